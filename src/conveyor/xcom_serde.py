@@ -288,3 +288,94 @@ def as_collection(value: Any) -> Any:
     if value[CLASSNAME] in (_TUPLE, _SET, _FROZENSET):
         return list(value.get(DATA) or [])
     return type(str(value[CLASSNAME]).rpartition(".")[2], (), {})()
+
+
+#: The keys of Airflow's written forms, this one's and the older ``__type``/``__var`` one: a
+#: value given through the API may not hold them, or a task pulling it would read it back as
+#: an object of a class the request named (Airflow refuses them likewise).
+RESERVED_KEYS = frozenset(
+    {CLASSNAME, VERSION, DATA, "__id__", "__cache__", "__type", "__source", "__var"}
+)
+
+
+def refuse_reserved_keys(value: Any, path: str = "value") -> None:
+    """ValueError naming where ``value`` holds a reserved key, as Airflow's API refuses it. A
+    string that is the JSON text of a dict or list is read as that text, since the API's
+    ``deserialize=true`` reads it so."""
+    if isinstance(value, str):
+        parsed = _json_or_none(value)
+        if isinstance(parsed, dict | list):
+            refuse_reserved_keys(parsed, path)
+    elif isinstance(value, dict):
+        found = RESERVED_KEYS & value.keys()
+        if found:
+            raise ValueError(
+                f"XCom {path} contains reserved serialization keys: {', '.join(sorted(found))}. "
+                "These keys mark an object Airflow's serialization wrote and may not be given"
+            )
+        for key, item in value.items():
+            refuse_reserved_keys(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            refuse_reserved_keys(item, f"{path}[{index}]")
+
+
+def _json_or_none(text: str) -> Any:
+    import json
+
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+class _ReadWhole(Exception):
+    """An ``airflow.*`` object: Airflow's API shows such a value as written, not as text."""
+
+
+def display(value: Any) -> Any:
+    """A stored value as Airflow's API shows it with ``deserialize=true``: JSON as it is (a
+    string holding JSON text parsed), each written object as the text
+    ``classname@version=N(data)``, a tuple or set as ``(a,b)``; a value holding an
+    ``airflow.*`` object is shown as written."""
+    if isinstance(value, str):
+        parsed = _json_or_none(value)
+        value = value if parsed is None and value != "null" else parsed
+    try:
+        return _display(value)
+    except _ReadWhole:
+        return value
+
+
+def _display(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_display(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if "__type" in value and "__var" in value:  # the older written form
+        if value["__type"] == "dict":
+            value = value["__var"]
+        else:
+            value = _encoded(value["__type"], 0, value["__var"])
+        if not isinstance(value, dict):
+            return _display(value)
+    if CLASSNAME not in value or VERSION not in value:
+        return {str(k): _display(v) for k, v in value.items()}
+    classname, version, data = value[CLASSNAME], value[VERSION], value.get(DATA)
+    if not isinstance(classname, str) or not isinstance(version, int) or not classname:
+        raise _ReadWhole
+    if classname.startswith("airflow."):
+        raise _ReadWhole
+    if classname in (_TUPLE, _SET, _FROZENSET) and isinstance(data, list):
+        return "(" + ",".join(str(_display(item)) for item in data) + ")"
+    return f"{classname}@version={version}({_display_data(data)})"
+
+
+def _display_data(data: Any) -> str:
+    if isinstance(data, list):
+        return ",".join(str(_display(item)) for item in data)
+    if isinstance(data, dict):
+        return ", ".join(
+            f"{k}={v!r}" if isinstance(v, str) else f"{k}={_display(v)}" for k, v in data.items()
+        )
+    return "" if data is None else str(data)

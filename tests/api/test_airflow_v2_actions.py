@@ -5,6 +5,8 @@ and PostgreSQL) with a failed run of ``failing`` executed by the real scheduler.
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import textwrap
 from typing import Any
 
@@ -12,6 +14,9 @@ from api_helpers import PASSWORDS, World, fresh_fixture  # noqa: F401  (fixtures
 from fastapi.testclient import TestClient
 
 from conveyor.loading.processor import DagFileProcessor
+from conveyor.store import xcom as xcom_rows
+from conveyor.store.reads import runs as run_reads
+from conveyor.xcom_serde import encode
 from shared_dags import MAPPED_EACH
 
 MAPPED = (
@@ -107,6 +112,33 @@ def test_xcoms_added_changed_and_deleted(fresh: World) -> None:
         headers={"content-type": "application/json"},
     )
     assert not_json.status_code == 422 and "value" in not_json.text, not_json.text
+
+
+def test_xcoms_read_and_given_as_on_airflow(fresh: World) -> None:
+    """A task's typed value shown as Airflow's route shows it; a value holding the keys of
+    a written object refused, as Airflow refuses it (a pull would read it back as an
+    object of a class the request named); a key with a slash served."""
+    op = _op(fresh)
+    run_id = fresh.run_ids["failing"]
+    base = f"/api/v2/dags/failing/dagRuns/{run_id}/taskInstances/explode/xcomEntries"
+    written = encode({"when": dt.date(2024, 3, 1), "pair": (1, 2), "n": 3})
+    with fresh.store.write() as conn:
+        run_pk = run_reads.get_run(conn, "failing", run_id).id
+        xcom_rows.upsert_xcom(conn, run_pk, "explode", "typed/rows", written, -1)
+    assert _ok(op.get(f"{base}/typed/rows"))["value"] == written
+    shown = _ok(op.get(f"{base}/typed/rows", params={"deserialize": True}))["value"]
+    assert shown == {"when": "datetime.date@version=2(2024-03-01)", "pair": "(1,2)", "n": 3}
+    text = _ok(op.get(f"{base}/typed/rows", params={"deserialize": True, "stringify": True}))
+    assert text["value"] == str(shown)
+    planted = {"__classname__": "airflow.sdk.Asset", "__version__": 1, "__data__": {}}
+    for sent in (
+        op.post(base, json={"key": "plant", "value": {"rows": [planted]}}),
+        op.patch(f"{base}/typed/rows", json={"value": json.dumps(planted)}),
+    ):
+        assert sent.status_code == 422, sent.text
+        assert "reserved serialization keys: __classname__, __data__, __version__" in sent.text
+    assert op.get(f"{base}/plant").status_code == 404
+    assert _ok(op.get(f"{base}/typed/rows"))["value"] == written  # the refused change kept out
 
 
 def test_a_mapped_tasks_instances_by_map_index(fresh: World) -> None:

@@ -18,7 +18,14 @@ import pendulum
 import pytest
 from pydantic import BaseModel
 
-from conveyor.xcom_serde import allowed_classes, as_collection, decode, encode
+from conveyor.xcom_serde import (
+    allowed_classes,
+    as_collection,
+    decode,
+    display,
+    encode,
+    refuse_reserved_keys,
+)
 
 ANYTHING = allowed_classes("*")
 DEFAULT = allowed_classes()
@@ -187,3 +194,28 @@ def test_airflows_measured_forms_are_written_and_read_the_same() -> None:
         assert encode(value) == forms[name], name
         back = decode(forms[name], DEFAULT)
         assert back == value and type(back) is type(value), name
+
+
+def test_the_apis_deserialized_view_is_airflows() -> None:
+    """``/api/v2``'s ``deserialize=true`` (and ``stringify=true``'s text) as apache-airflow-core
+    3.3.2's route gave them for the same stored values (measured, kept as data)."""
+    measured = json.loads(
+        (Path(__file__).parents[1] / "fixtures" / "airflow_xcom_display.json").read_text()
+    )
+    measured.pop("_measured_with")
+    assert {"airflow_object", "json_text", "old_form", "dt_paris"} <= measured.keys()
+    for name, seen in measured.items():
+        shown = display(seen["stored"])
+        assert json.loads(json.dumps(shown)) == seen["shown"], name
+        assert str(shown) == seen["shown_as_text"], name
+
+
+def test_a_value_given_through_the_api_may_not_hold_a_written_forms_keys() -> None:
+    refuse_reserved_keys({"rows": [1, {"nested": "ok"}], "text": "plain"})  # nothing reserved
+    with pytest.raises(ValueError, match=r"XCom value.rows\[1\] contains reserved .*__classname__"):
+        refuse_reserved_keys({"rows": [1, {"__classname__": "x", "__version__": 1}]})
+    with pytest.raises(ValueError, match="__type, __var"):
+        refuse_reserved_keys({"__type": "tuple", "__var": [1]})
+    # JSON text is read as the API's deserialize=true reads it.
+    with pytest.raises(ValueError, match="__data__"):
+        refuse_reserved_keys(json.dumps([{"__data__": 1}]))

@@ -1,16 +1,18 @@
 """``/api/v2/.../xcomEntries``: list (``~`` for any DAG, run or task), get, add, change
-and delete XCom values. Values are JSON (Conveyor keeps XComs as strict JSON) and shown
-masked where they hold a secret, as everywhere a person reads them."""
+and delete XCom values. Values are as stored, what Airflow's serialization writes (strict
+JSON), and shown masked where they hold a secret, as everywhere a person reads them. A value
+given here may not hold the keys of that written form (``xcom_serde.RESERVED_KEYS``): a task
+pulling it would read back an object of a class the request named."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from conveyor import xcom_serde
 from conveyor.store import xcom as xcom_rows
 from conveyor.store.engine import Connection
 from conveyor.store.reads import runs as run_reads
@@ -49,6 +51,16 @@ KeyPath = Annotated[str, Field(max_length=512)]
 MapIndex = Annotated[int, Query(ge=-1, le=2**31 - 1)]
 
 
+def _without_reserved_keys(value: Any) -> Any:
+    xcom_serde.refuse_reserved_keys(value)
+    return value
+
+
+#: A value given through the API: never one a pulling task would read back as an object of a
+#: class the request named.
+GivenValue = Annotated[Any, AfterValidator(_without_reserved_keys)]
+
+
 class XComResponse(BaseModel):
     key: str
     timestamp: datetime
@@ -75,14 +87,14 @@ class XComCreateBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     key: str = Field(min_length=1, max_length=512)
-    value: Any
+    value: GivenValue
     map_index: int = Field(default=-1, ge=-1, le=2**31 - 1)
 
 
 class XComUpdateBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    value: Any
+    value: GivenValue
     map_index: int = Field(default=-1, ge=-1, le=2**31 - 1)
 
 
@@ -173,7 +185,7 @@ def _entry(conn: Connection, at: XComAt, map_index: int) -> XComEntryRow:
     return found[0]
 
 
-@router.get(BASE + "/{xcom_key}", response_model=XComResponseNative)
+@router.get(BASE + "/{xcom_key:path}", response_model=XComResponseNative)
 def get_xcom_entry(
     request: Request,
     at: XCom,
@@ -182,15 +194,17 @@ def get_xcom_entry(
     deserialize: bool = False,
     stringify: bool = False,
 ) -> Any:
-    """One XCom value: as JSON, or with ``stringify`` as its text."""
+    """One XCom value as Airflow's API gives it: as stored (what Airflow's serialization
+    wrote), with ``deserialize`` each written object as its text (``xcom_serde.display``),
+    with ``stringify`` the value as Python's ``str`` gives it."""
     require_dag(user, at.dag_id)
     with get_store(request).read() as conn:
         row = _entry(conn, at, map_index)
         answer = _Described(conn).response(row, with_value=True)
+    value = xcom_serde.display(row.value) if deserialize else row.value
     if stringify:
-        value = row.value if isinstance(row.value, str) else json.dumps(row.value)
-        return answer.model_copy(update={"value": value})
-    return answer
+        value = None if value is None else str(value)
+    return answer.model_copy(update={"value": value})
 
 
 def _instance_pk(conn: Connection, at: TaskAt, map_index: int) -> int:
@@ -240,7 +254,7 @@ def create_xcom_entry(
     return _put(request, at, body.value, body.map_index, adding=True)
 
 
-@router.patch(BASE + "/{xcom_key}")
+@router.patch(BASE + "/{xcom_key:path}")
 def update_xcom_entry(
     request: Request, at: XCom, body: XComUpdateBody, user: Editor
 ) -> XComResponseNative:
@@ -249,7 +263,7 @@ def update_xcom_entry(
     return _put(request, at, body.value, body.map_index, adding=False)
 
 
-@router.delete(BASE + "/{xcom_key}", status_code=204)
+@router.delete(BASE + "/{xcom_key:path}", status_code=204)
 def delete_xcom_entry(
     request: Request, at: XCom, user: Editor, map_index: MapIndex = -1
 ) -> Response:
