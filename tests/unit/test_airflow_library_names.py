@@ -38,7 +38,10 @@ def test_import_string_finds_operators_and_callables_and_says_what_is_missing() 
 
 def test_strings_context_merge_and_context_variables() -> None:
     from airflow.sdk.definitions.context import context_merge
-    from airflow.sdk.execution_time.context import context_to_airflow_vars
+    from airflow.sdk.execution_time.context import (
+        AIRFLOW_VAR_NAME_FORMAT_MAPPING,
+        context_to_airflow_vars,
+    )
     from airflow.utils.strings import to_boolean
 
     assert [to_boolean(v) for v in ("True", "yes", "1", "false", " true", None)] == [
@@ -53,23 +56,33 @@ def test_strings_context_merge_and_context_variables() -> None:
     context_merge(context, {"b": 2}, c=3)
     assert context == {"a": 1, "b": 2, "c": 3}
     ti = SimpleNamespace(task_id="t", dag_id="d", try_number=2, run_id="r1")
-    found = context_to_airflow_vars(
-        {
-            "ti": ti,
-            "dag": SimpleNamespace(dag_id="d"),
-            "task": SimpleNamespace(owner="me", task_id="t"),
-            "logical_date": datetime(2026, 1, 2),
-            "run_id": "r1",
-        },
-        in_env_var_format=True,
-    )
-    assert found == {
+    context = {
+        "task_instance": ti,
+        "task": SimpleNamespace(owner="me", task_id="t", email=["a@x.org", "b@x.org"]),
+        "dag_run": SimpleNamespace(logical_date=datetime(2026, 1, 2), run_id="r1"),
+    }
+    assert context_to_airflow_vars(context, in_env_var_format=True) == {
+        "AIRFLOW_CTX_DAG_EMAIL": "a@x.org,b@x.org",
         "AIRFLOW_CTX_DAG_OWNER": "me",
         "AIRFLOW_CTX_DAG_ID": "d",
         "AIRFLOW_CTX_TASK_ID": "t",
         "AIRFLOW_CTX_LOGICAL_DATE": "2026-01-02T00:00:00",
         "AIRFLOW_CTX_TRY_NUMBER": "2",
         "AIRFLOW_CTX_DAG_RUN_ID": "r1",
+    }
+    # Airflow's own names in the other format: the run's is airflow.ctx.dag_run_id.
+    assert list(context_to_airflow_vars(context)) == [
+        "airflow.ctx.dag_email",
+        "airflow.ctx.dag_owner",
+        "airflow.ctx.dag_id",
+        "airflow.ctx.task_id",
+        "airflow.ctx.logical_date",
+        "airflow.ctx.try_number",
+        "airflow.ctx.dag_run_id",
+    ]
+    assert AIRFLOW_VAR_NAME_FORMAT_MAPPING["AIRFLOW_CONTEXT_DAG_RUN_ID"] == {
+        "default": "airflow.ctx.dag_run_id",
+        "env_var_format": "AIRFLOW_CTX_DAG_RUN_ID",
     }
 
 

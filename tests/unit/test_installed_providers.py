@@ -132,6 +132,9 @@ def test_the_recipe_leaves_out_airflows_core_and_follows_extras() -> None:
     assert [r.name for r in plain.dropped] == ["apache-airflow", "apache-airflow-task-sdk"]
     assert [r.name for r in plain.providers] == ["apache-airflow-providers-common-compat"]
     assert [str(r) for r in plain.libraries] == ["redis!=4.5.5,>=4.5.2"]
+    # What Airflow's core would have brought, which providers import without declaring.
+    assert {r.name for r in plain.in_place_of_core} >= {"deprecated", "tenacity", "requests"}
+    assert split_requirements(["redis>=4"]).in_place_of_core == ()  # no core asked for
     extra = split_requirements(requires, ["common-messaging"])
     assert [without_marker(r) for r in extra.providers] == [
         "apache-airflow-providers-common-compat>=1.12.0",

@@ -1,4 +1,10 @@
-"""Airflow's date branches and the external task marker, for Airflow files.
+"""Airflow's branch base classes, date branches and the external task marker, for Airflow
+files.
+
+``BaseBranchOperator`` is what a team subclasses for a branch of its own: ``choose_branch``
+returns a task id, a task group's id (its first tasks), a list of them, or None (skip every
+direct downstream task). ``BranchMixIn.do_branch`` is the same for an operator that branches
+from its own ``execute`` (``return self.do_branch(context, ids)``).
 
 ``BranchDateTimeOperator`` follows one list of tasks when the time (now, or the run's
 logical date) is within ``[target_lower, target_upper]``, the other list otherwise;
@@ -16,9 +22,40 @@ from conveyor.exceptions import DagDefinitionError
 from conveyor.model.dag import UTC
 from conveyor.model.task import BaseOperator
 from conveyor.operators.empty import EmptyOperator
+from conveyor.operators.python import branch_choice
 from conveyor.sensors import WeekDay
 
 Moment = datetime | time | None
+
+
+class BranchMixIn:
+    """Branching from ``execute``: return ``self.do_branch(context, ids)``."""
+
+    is_branch = True
+
+    def do_branch(self, context: dict[str, Any], branches_to_execute: Any) -> list[str]:
+        """The tasks to follow, checked and with task groups' ids expanded; the others
+        directly downstream are skipped."""
+        assert isinstance(self, BaseOperator)
+        chosen = branch_choice(self, branches_to_execute)
+        print(f"[conveyor] branching into {chosen}", flush=True)
+        return chosen
+
+
+class BaseBranchOperator(BranchMixIn, BaseOperator):
+    """A branch of a team's own: subclass it and return the task ids (or task group ids) to
+    follow from ``choose_branch(context)``."""
+
+    ui_color = "#ffe6a8"
+
+    def choose_branch(self, context: dict[str, Any]) -> Any:
+        raise NotImplementedError(
+            f"{type(self).__name__} must define choose_branch(self, context), returning the "
+            "task ids to follow"
+        )
+
+    def execute(self, context: dict[str, Any]) -> list[str]:
+        return self.do_branch(context, self.choose_branch(context))
 
 
 def _ids(value: str | Iterable[str]) -> list[str]:

@@ -53,3 +53,15 @@ class PoolNotFound(AirflowException, NotFoundError):
 
 class AirflowBadRequest(AirflowException, ValueError):
     """The local client's ``create_pool`` with a bad name or slots."""
+
+
+class XComNotFound(AirflowException):
+    """An XCom a mapped task or a template needed was not pushed."""
+
+    def __init__(self, dag_id: str, task_id: str, key: str) -> None:
+        super().__init__()
+        self.dag_id, self.task_id, self.key = dag_id, task_id, key
+
+    def __str__(self) -> str:
+        where = f"{self.task_id} at {self.dag_id}"
+        return f'XComArg result from {where} with key="{self.key}" is not found!'

@@ -11,7 +11,6 @@ from __future__ import annotations
 import importlib
 import secrets
 import string
-from collections.abc import Mapping
 from typing import Any
 
 #: The queue a task is sent to unless it names one.
@@ -50,41 +49,3 @@ def context_merge(context: dict[str, Any], *args: Any, **kwargs: Any) -> None:
     for mapping in args:
         context.update(mapping)
     context.update(kwargs)
-
-
-#: Context value -> the variable's suffix, in the order Airflow lists them.
-_CONTEXT_VARIABLES = (
-    ("dag_owner", "DAG_OWNER"),
-    ("dag_id", "DAG_ID"),
-    ("task_id", "TASK_ID"),
-    ("logical_date", "LOGICAL_DATE"),
-    ("try_number", "TRY_NUMBER"),
-    ("run_id", "DAG_RUN_ID"),
-)
-
-
-def context_to_airflow_vars(
-    context: Mapping[str, Any], in_env_var_format: bool = False
-) -> dict[str, str]:
-    """The running try's ids as ``AIRFLOW_CTX_DAG_ID``... (``in_env_var_format``) or
-    ``airflow.ctx.dag_id``..., for a subprocess to know what runs it."""
-    ti = context.get("ti") or context.get("task_instance")
-    dag = context.get("dag")
-    task = context.get("task")
-    values: dict[str, Any] = {
-        "dag_owner": getattr(task, "owner", None),
-        "dag_id": getattr(dag, "dag_id", None) or getattr(ti, "dag_id", None),
-        "task_id": getattr(ti, "task_id", None) or getattr(task, "task_id", None),
-        "logical_date": context.get("logical_date"),
-        "try_number": getattr(ti, "try_number", None),
-        "run_id": context.get("run_id") or getattr(ti, "run_id", None),
-    }
-    found: dict[str, str] = {}
-    for key, suffix in _CONTEXT_VARIABLES:
-        value = values[key]
-        if value is None:
-            continue
-        text = value.isoformat() if hasattr(value, "isoformat") else str(value)
-        name = f"AIRFLOW_CTX_{suffix}" if in_env_var_format else f"airflow.ctx.{key}"
-        found[name] = text
-    return found

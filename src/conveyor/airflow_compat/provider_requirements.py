@@ -18,10 +18,30 @@ from dataclasses import dataclass
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-__all__ = ["CORE_PACKAGES", "Split", "is_provider", "split_requirements", "without_marker"]
+__all__ = [
+    "CORE_LIBRARIES",
+    "CORE_PACKAGES",
+    "Split",
+    "is_provider",
+    "split_requirements",
+    "without_marker",
+]
 
 #: Airflow's core distributions, which Conveyor replaces: never installed by the recipe.
 CORE_PACKAGES = frozenset({"apache-airflow", "apache-airflow-core", "apache-airflow-task-sdk"})
+#: Libraries Airflow's core requires (3.3.2's Requires-Dist, with its version bounds) that
+#: provider packages import without declaring them, as the core always brings them: measured
+#: over every module of common-compat, common-sql, databricks, dbt-cloud, http, mongo, redis,
+#: snowflake and trino (2026-11-30). Installed in place of the core a provider asks for, so
+#: ``common-sql``'s and ``trino``'s hooks find ``deprecated``, ``snowflake``'s ``tenacity``.
+CORE_LIBRARIES = (
+    "asgiref>=2.3.0",
+    "attrs!=25.2.0,>=22.1.0",
+    "deprecated>=1.2.13",
+    "requests<3,>=2.32.0",
+    "tabulate>=0.9.0",
+    "tenacity>=8.3.0",
+)
 _PROVIDER_PREFIX = "apache-airflow-providers-"
 
 
@@ -40,6 +60,8 @@ class Split:
     libraries: tuple[Requirement, ...]
     #: Airflow's core packages it asked for, left out.
     dropped: tuple[Requirement, ...]
+    #: What comes instead of them: ``CORE_LIBRARIES`` when any was asked for.
+    in_place_of_core: tuple[Requirement, ...] = ()
 
 
 def split_requirements(requires: Iterable[str], extras: Iterable[str] = ()) -> Split:
@@ -67,7 +89,8 @@ def split_requirements(requires: Iterable[str], extras: Iterable[str] = ()) -> S
             providers.append(requirement)
         else:
             libraries.append(requirement)
-    return Split(tuple(providers), tuple(libraries), tuple(dropped))
+    instead = tuple(Requirement(line) for line in CORE_LIBRARIES) if dropped else ()
+    return Split(tuple(providers), tuple(libraries), tuple(dropped), instead)
 
 
 def without_marker(requirement: Requirement) -> str:

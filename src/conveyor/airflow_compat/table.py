@@ -699,3 +699,74 @@ _merge(
     }
 )
 _merge(_libraries.LIBRARY_MODULES)
+
+# Airflow core's helpers that DAG files, tasks and provider packages call: the parsing
+# context, masking, timeouts, a task's own metrics, moved names (task_helpers), and the
+# branch base classes a team subclasses.
+_TASK_HELPERS = "conveyor.airflow_compat.task_helpers"
+_PARSING_CONTEXT = same_names(
+    "conveyor.loading.parsing_context", "get_parsing_context", "AirflowParsingContext"
+)
+_MASKING = same_names(_TASK_HELPERS, "mask_secret", "redact")
+_TIMEOUT = same_names(_TASK_HELPERS, "timeout")
+_POKE_ONLY = same_names(_TASK_HELPERS, "poke_mode_only")
+_STATS = same_names(_TASK_HELPERS, "Stats")
+_BRANCH_BASES = same_names("conveyor.airflow_compat.branching", "BaseBranchOperator", "BranchMixIn")
+_XCOM_NOT_FOUND = same_names(_EXC, "XComNotFound")
+_RESUMABLE = same_names("conveyor.airflow_compat.resumable_job", "ResumableJobMixin")
+_HOOK_LINEAGE = {
+    **same_names(_TASK_HELPERS, "get_hook_lineage_collector", "NoOpCollector", "HookLineage"),
+    "HookLineageCollector": f"{_TASK_HELPERS}:NoOpCollector",
+}
+_merge(
+    {
+        "airflow.utils.dag_parsing_context": _PARSING_CONTEXT,
+        "airflow.sdk.definitions.context": _PARSING_CONTEXT,
+        "airflow.sdk": {
+            **_PARSING_CONTEXT,
+            **_BRANCH_BASES,
+            "EdgeModifier": "conveyor:Label",
+            "DagRunState": "conveyor.states:RunState",
+            "TaskInstanceState": "conveyor.states:TaskState",
+            "TaskInstance": "conveyor.worker.context:TaskInstanceHandle",
+            "conf": f"{_CONF}:conf",
+            **_RESUMABLE,
+        },
+        "airflow.utils.edgemodifier": {"EdgeModifier": "conveyor:Label"},
+        "airflow.sdk.definitions.edges": {
+            "EdgeModifier": "conveyor:Label",
+            "Label": "conveyor:Label",
+        },
+        "airflow.operators.branch": _BRANCH_BASES,
+        "airflow.providers.standard.operators.branch": _BRANCH_BASES,
+        "airflow.sdk.bases.branch": _BRANCH_BASES,
+        "airflow.utils.log.secrets_masker": _MASKING,
+        "airflow.sdk.log": _MASKING,
+        "airflow.sdk.execution_time.secrets_masker": _MASKING,
+        "airflow.sdk._shared.secrets_masker": _MASKING,
+        "airflow.utils.timeout": _TIMEOUT,
+        "airflow.sdk.execution_time.timeout": _TIMEOUT,
+        "airflow.sensors.base": _POKE_ONLY,
+        "airflow.sdk.bases.sensor": _POKE_ONLY,
+        "airflow.stats": _STATS,
+        "airflow.observability.stats": _STATS,
+        "airflow.sdk.observability.stats": _STATS,
+        "airflow.exceptions": _XCOM_NOT_FOUND,
+        "airflow.sdk.exceptions": _XCOM_NOT_FOUND,
+        "airflow.lineage.hook": _HOOK_LINEAGE,
+        "airflow.sdk.lineage": _HOOK_LINEAGE,
+        "airflow.sdk.bases.resumablejobmixin": _RESUMABLE,
+        "airflow.utils.deprecation_tools": same_names(
+            _TASK_HELPERS, "add_deprecated_classes", "DeprecatedImportWarning"
+        ),
+    }
+)
+
+# What the common.compat provider's sdk module forwards, from the first path Conveyor maps.
+from conveyor.airflow_compat.table_compat_sdk import COMPAT_SDK_PATHS  # noqa: E402
+
+_compat_sdk = MODULES["airflow.providers.common.compat.sdk"]
+for _name, _paths in COMPAT_SDK_PATHS.items():
+    _target = next((MODULES[p][_name] for p in _paths if _name in MODULES.get(p, {})), None)
+    if _target is not None:
+        _compat_sdk.setdefault(_name, _target)

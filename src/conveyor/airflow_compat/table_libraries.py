@@ -7,6 +7,8 @@ operator, the context helpers. Merged into ``table.MODULES``; the helpers themse
 
 from __future__ import annotations
 
+from conveyor.airflow_compat.targets import same_names
+
 _SHIMS = "conveyor.airflow_compat.shims"
 _HELPERS = "conveyor.airflow_compat.library_helpers"
 _LISTENERS = "conveyor.airflow_compat.listeners"
@@ -27,7 +29,13 @@ _CONTEXT = {
 }
 _MAPPED = {"MappedOperator": "conveyor.model.task:MappedOperator"}
 _DEFAULT_QUEUE = {"DEFAULT_QUEUE": f"{_HELPERS}:DEFAULT_QUEUE"}
-_CONTEXT_VARS = {"context_to_airflow_vars": f"{_HELPERS}:context_to_airflow_vars"}
+_CONTEXT_VARS = same_names(
+    "conveyor.model.context_vars",
+    "context_to_airflow_vars",
+    "AIRFLOW_VAR_NAME_FORMAT_MAPPING",
+    "DEFAULT_FORMAT_PREFIX",
+    "ENV_VAR_FORMAT_PREFIX",
+)
 
 LIBRARY_MODULES: dict[str, dict[str, str]] = {
     # -- Airflow 2.x paths ------------------------------------------------------------------

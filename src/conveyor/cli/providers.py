@@ -66,7 +66,7 @@ def providers_install(
             for dropped in split.dropped:
                 console.print(f"{requirement.name}: left out {dropped} (Conveyor replaces it)")
             queue.extend(split.providers)
-            libraries.extend(without_marker(r) for r in split.libraries)
+            libraries.extend(without_marker(r) for r in (*split.libraries, *split.in_place_of_core))
     if libraries:
         _pip([*pip, "--no-warn-conflicts", *dict.fromkeys(libraries)], dry_run)
     if not dry_run:

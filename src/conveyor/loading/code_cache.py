@@ -28,6 +28,7 @@ from conveyor.exceptions import DagImportError, NotFoundError
 from conveyor.loading import namespaces, shipping
 from conveyor.loading.importer import import_dag_file, module_name_for, search_folders
 from conveyor.loading.namespaces import Namespace
+from conveyor.loading.parsing_context import importing_for
 from conveyor.loading.processor import loader_for
 from conveyor.model.dag import DAG
 from conveyor.private_files import PRIVATE_FILE, private_dir
@@ -206,17 +207,20 @@ def load_pinned_dag(
     if path.suffix == ".py":
         module = module_name_for(str(path), version_hash)
         # The text at ``path`` is the version's (placed by hash): compiled without a re-read.
-        dags = import_dag_file(
-            str(path),
-            module_name=module,
-            source=row.source,
-            folders=folders,
-            plugins_folder=plugins,
-        )
+        # A file that asks get_parsing_context() may build only this DAG.
+        with importing_for(dag_id):
+            dags = import_dag_file(
+                str(path),
+                module_name=module,
+                source=row.source,
+                folders=folders,
+                plugins_folder=plugins,
+            )
     else:  # YAML and any other registered form
         namespaces.refresh(space)
         namespaces.enter(space)
-        dags = loader_for(str(path))(str(path))
+        with importing_for(dag_id):
+            dags = loader_for(str(path))(str(path))
     for found in dags:
         found.fileloc = row.fileloc
     _keep(version_hash, dags, module, space)

@@ -7,6 +7,7 @@ from collections.abc import Callable, Container
 from typing import Any
 
 from conveyor.exceptions import Skip, TaskError
+from conveyor.model import context_vars
 from conveyor.model.task import BaseOperator
 from conveyor.operators._subprocess import run_streaming, signal_groups
 
@@ -113,10 +114,12 @@ def run_bash(
     """Run ``bash -c command`` with its output in the try's log; return the last line.
 
     An exit status in ``skip_on_exit_code`` raises Skip, any other non-zero status a
-    TaskError. ``env`` alone is the whole environment; ``append_env`` adds it to the worker's.
+    TaskError. ``env`` alone is the whole environment (with the try's ``AIRFLOW_CTX_*``
+    ids); ``append_env`` adds it to the worker's.
     """
     if env is not None:
-        env = {**os.environ, **env} if append_env else dict(env)
+        # The try's AIRFLOW_CTX_* ids go to the command whatever its env, as on Airflow.
+        env = {**os.environ, **env} if append_env else {**env, **context_vars.in_environment()}
     if cwd is not None and not os.path.isdir(cwd):
         raise TaskError(f"cwd {cwd!r} of task {task_id!r} is not a directory")
     code, last_line = run_streaming(["bash", "-c", command], env=env, cwd=cwd)

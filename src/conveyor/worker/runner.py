@@ -85,6 +85,7 @@ from conveyor.loading.code_cache import load_pinned_dag, loaded_dag, local_folde
 from conveyor.logs import upload_try_log
 from conveyor.logs.stamps import StampingPipe, StampingStream, stamp
 from conveyor.logs.task_logs import try_log_path
+from conveyor.model import context_vars
 from conveyor.model.airflow_operators import airflow_operator_class
 from conveyor.model.assets import Emitted
 from conveyor.model.branch_value import kept_value
@@ -736,7 +737,7 @@ def _masked(happened: Happened) -> Happened:
 
 def _call_execute(task: Any, context: dict[str, Any]) -> Any:
     """``execute``, between Airflow's ``pre_execute=`` and ``post_execute=`` when given."""
-    with hot_path.task_code():
+    with hot_path.task_code(), context_vars.exported(context):
         pre = getattr(task, "airflow_pre_execute", None)
         if pre is not None:
             pre(context)
