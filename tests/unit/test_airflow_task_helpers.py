@@ -102,3 +102,15 @@ def test_xcom_not_found_and_the_hook_lineage_collector() -> None:
     collector = get_hook_lineage_collector()
     collector.add_input_asset(None, uri="s3://bucket/key")
     assert not collector.has_collected and collector.collected_assets.inputs == []
+
+
+def test_a_literal_is_rendered_as_written() -> None:
+    from airflow.sdk import literal
+    from airflow.utils.template import literal as legacy
+
+    from conveyor.model.templating import render_value
+
+    assert legacy is literal
+    context = {"ds": "2026-01-01"}
+    kept = {"sql": literal("select '{{ ds }}'"), "also": "{{ ds }}"}
+    assert render_value(kept, context) == {"sql": "select '{{ ds }}'", "also": "2026-01-01"}

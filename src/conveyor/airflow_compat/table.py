@@ -713,6 +713,7 @@ _POKE_ONLY = same_names(_TASK_HELPERS, "poke_mode_only")
 _STATS = same_names(_TASK_HELPERS, "Stats")
 _BRANCH_BASES = same_names("conveyor.airflow_compat.branching", "BaseBranchOperator", "BranchMixIn")
 _XCOM_NOT_FOUND = same_names(_EXC, "XComNotFound")
+_LITERAL = same_names("conveyor.model.templating", "literal", "LiteralValue")
 _RESUMABLE = same_names("conveyor.airflow_compat.resumable_job", "ResumableJobMixin")
 _HOOK_LINEAGE = {
     **same_names(_TASK_HELPERS, "get_hook_lineage_collector", "NoOpCollector", "HookLineage"),
@@ -731,6 +732,7 @@ _merge(
             "TaskInstance": "conveyor.worker.context:TaskInstanceHandle",
             "conf": f"{_CONF}:conf",
             **_RESUMABLE,
+            "literal": "conveyor.model.templating:literal",
         },
         "airflow.utils.edgemodifier": {"EdgeModifier": "conveyor:Label"},
         "airflow.sdk.definitions.edges": {
@@ -756,6 +758,8 @@ _merge(
         "airflow.lineage.hook": _HOOK_LINEAGE,
         "airflow.sdk.lineage": _HOOK_LINEAGE,
         "airflow.sdk.bases.resumablejobmixin": _RESUMABLE,
+        "airflow.utils.template": _LITERAL,
+        "airflow.sdk.definitions.template": _LITERAL,
         "airflow.utils.deprecation_tools": same_names(
             _TASK_HELPERS, "add_deprecated_classes", "DeprecatedImportWarning"
         ),

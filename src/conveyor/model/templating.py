@@ -25,6 +25,7 @@ import shlex
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from types import ModuleType, SimpleNamespace
 from typing import Any
 
@@ -80,6 +81,18 @@ def _environment(searchpath: tuple[str, ...], native: bool = False) -> jinja2.En
     return base.overlay(loader=jinja2.FileSystemLoader(list(searchpath)))
 
 
+@dataclass(frozen=True)
+class LiteralValue:
+    """A template field's value kept as written: Jinja is not applied to it."""
+
+    value: Any
+
+
+def literal(value: Any) -> LiteralValue:
+    """``value`` rendered as it is, ``{{ }}`` and all (Airflow's ``literal``)."""
+    return LiteralValue(value)
+
+
 def render_value(
     value: Any,
     context: dict[str, Any],
@@ -90,6 +103,8 @@ def render_value(
     """Render strings inside a value made of strings, lists, tuples and dicts. A string that
     ends in one of ``exts`` names a template file, which ``env``'s loader reads."""
     env = env or _ENVIRONMENT
+    if isinstance(value, LiteralValue):
+        return value.value
     if isinstance(value, XComArg):
         return pull_xcom_arg(value, context["ti"].xcom_pull_one)
     if isinstance(value, DagParam):  # a @dag function's parameter: the run's value
