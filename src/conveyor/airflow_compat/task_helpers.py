@@ -15,8 +15,7 @@ import signal
 import sys
 import time
 import warnings
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from types import ModuleType
@@ -74,29 +73,36 @@ def _all_masked(value: Any) -> Any:
     return masking.MASK if isinstance(value, str) else value
 
 
-@contextmanager
-def timeout(seconds: float = 1, error_message: str = "Timeout") -> Iterator[None]:
+class timeout:  # Airflow's name: ``with timeout(...)``
     """Raise ``AirflowTaskTimeout(error_message)`` in the block once ``seconds`` have passed.
     A timer signal, so only in a process's main thread: elsewhere the block runs without a
     limit, with a warning, as Airflow's does."""
-    message = f"{error_message}, PID: {os.getpid()}"
 
-    def _expired(signum: int, frame: Any) -> None:
+    def __init__(self, seconds: float = 1, error_message: str = "Timeout") -> None:
+        self.seconds = seconds
+        self.error_message = f"{error_message}, PID: {os.getpid()}"
+        self._previous: Any = None
+        self._armed = False
+
+    def handle_timeout(self, signum: int, frame: Any) -> None:
         _log.error("Process timed out, PID: %s", os.getpid())
-        raise AirflowTaskTimeout(message)
+        raise AirflowTaskTimeout(self.error_message)
 
-    try:
-        previous = signal.signal(signal.SIGALRM, _expired)
-    except (AttributeError, ValueError):
-        _log.warning("timeout() needs the main thread: the block runs without a time limit")
-        yield
-        return
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+    def __enter__(self) -> timeout:
+        try:
+            self._previous = signal.signal(signal.SIGALRM, self.handle_timeout)
+        except (AttributeError, ValueError):
+            _log.warning("timeout() needs the main thread: the block runs without a time limit")
+            return self
+        signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        self._armed = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._armed:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self._previous)
+            self._armed = False
 
 
 def poke_mode_only(cls: type[T]) -> type[T]:
@@ -141,22 +147,24 @@ class _Timer:
         self.stop()
 
 
-class _Stats:
+class Stats:
     """Airflow's ``Stats``: a task's own metrics, sent with Airflow's prefix and tags to
     whatever ``[metrics]`` turns on (StatsD, DogStatsD, OpenTelemetry), else nowhere."""
 
+    @staticmethod
     def incr(
-        self, stat: str, count: int = 1, rate: float = 1, *, tags: Mapping[str, str] | None = None
+        stat: str, count: int = 1, rate: float = 1, *, tags: Mapping[str, str] | None = None
     ) -> None:
         emit.incr(stat, tags or {}, count)
 
+    @staticmethod
     def decr(
-        self, stat: str, count: int = 1, rate: float = 1, *, tags: Mapping[str, str] | None = None
+        stat: str, count: int = 1, rate: float = 1, *, tags: Mapping[str, str] | None = None
     ) -> None:
         emit.incr(stat, tags or {}, -count)
 
+    @staticmethod
     def gauge(
-        self,
         stat: str,
         value: float,
         rate: float = 1,
@@ -166,19 +174,16 @@ class _Stats:
     ) -> None:
         emit.gauge(stat, value, tags or {})
 
-    def timing(
-        self, stat: str, dt: float | timedelta, *, tags: Mapping[str, str] | None = None
-    ) -> None:
+    @staticmethod
+    def timing(stat: str, dt: float | timedelta, *, tags: Mapping[str, str] | None = None) -> None:
         milliseconds = dt.total_seconds() * 1000 if isinstance(dt, timedelta) else dt
         emit.timing(stat, milliseconds, tags or {})
 
+    @staticmethod
     def timer(
-        self, stat: str | None = None, *args: Any, tags: Mapping[str, str] | None = None, **_: Any
+        stat: str | None = None, *args: Any, tags: Mapping[str, str] | None = None, **_: Any
     ) -> _Timer:
         return _Timer(stat, tags or {})
-
-
-Stats = _Stats()
 
 
 class DeprecatedImportWarning(FutureWarning):

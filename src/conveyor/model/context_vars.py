@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+from conveyor.model.task import DEFAULT_OWNER
+
 DEFAULT_FORMAT_PREFIX = "airflow.ctx."
 ENV_VAR_FORMAT_PREFIX = "AIRFLOW_CTX_"
 #: What ``context_to_airflow_vars`` names each value, in its two formats (Airflow's table).
@@ -57,6 +59,8 @@ def context_to_airflow_vars(
     found: dict[str, str] = {}
     for entry, attribute, suffix in _CONTEXT_VARIABLES:
         value = getattr(context.get(entry), attribute, None)
+        if (entry, attribute) == ("task", "owner") and context.get("task") is not None:
+            value = value or DEFAULT_OWNER  # the owner a task that names none has on Airflow
         if not value:
             continue
         if isinstance(value, list | tuple):

@@ -59,6 +59,8 @@ TASK_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.\-]{1,250}$")
 
 #: The pool of tasks that name none; the store creates it with 128 slots.
 DEFAULT_POOL = "default_pool"
+#: A task's owner when its file names none, as Airflow's ``[operators] default_owner``.
+DEFAULT_OWNER = "airflow"
 
 # Arguments of BaseOperator that the serialized DAG carries; the scheduler reads only these.
 SCHEDULING_FIELDS = (

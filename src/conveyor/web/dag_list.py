@@ -66,7 +66,8 @@ _facts: OrderedDict[str, VersionFacts] = OrderedDict()  # version hash -> facts
 _FACTS_KEPT = 20_000
 
 
-#: A task's owner when its file names none, as Airflow's ``[operators] default_owner``.
+#: A task's owner when its file names none, as Airflow's ``[operators] default_owner``
+#: (``model.task.DEFAULT_OWNER``, not imported: the CLI's reads do not load the model).
 DEFAULT_OWNER = "airflow"
 
 
