@@ -71,21 +71,28 @@ def context_to_airflow_vars(
     return found
 
 
+#: What this process's own environment held under these names when it started (normally
+#: nothing): put back after each try.
+_INHERITED = {k: v for k, v in os.environ.items() if k.startswith(ENV_VAR_FORMAT_PREFIX)}
+
+
 @contextmanager
 def exported(context: Mapping[str, Any]) -> Iterator[None]:
-    """The try's ids in ``os.environ`` for the block, what was there before put back after
-    (one process runs many tries)."""
+    """The try's ids in ``os.environ`` for the block, taken out after it (one process runs
+    many tries)."""
     found = context_to_airflow_vars(context, in_env_var_format=True)
-    before = {name: os.environ.get(name) for name in found}
-    os.environ.update(found)
+    environ = os.environ
+    for name, value in found.items():
+        environ[name] = value
     try:
         yield
     finally:
-        for name, value in before.items():
-            if value is None:
-                os.environ.pop(name, None)
+        for name in found:
+            inherited = _INHERITED.get(name)
+            if inherited is None:
+                environ.pop(name, None)
             else:
-                os.environ[name] = value
+                environ[name] = inherited
 
 
 def in_environment() -> dict[str, str]:
