@@ -18,7 +18,8 @@ from collections.abc import Iterable
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from conveyor.exceptions import DagDefinitionError
+from conveyor.exceptions import DagDefinitionError, TaskError
+from conveyor.model.branch_value import FOLLOWED_BY_SKIPS
 from conveyor.model.dag import UTC
 from conveyor.model.task import BaseOperator
 from conveyor.operators.empty import EmptyOperator
@@ -28,7 +29,40 @@ from conveyor.sensors import WeekDay
 Moment = datetime | time | None
 
 
-class BranchMixIn:
+def _task_ids(tasks: Any) -> list[str]:
+    if isinstance(tasks, str):
+        return [tasks]
+    return [getattr(t, "task_id", t) for t in tasks or ()]
+
+
+class SkipMixin:
+    """Airflow's skip calls from an operator's own ``execute``: ``skip(..., tasks)`` skips
+    those of its direct downstream tasks, ``skip_all_except(ti, ids)`` every one but those
+    (task ids only: a task group's id fails the try, as on Airflow; ``BranchMixIn`` takes
+    one). They take effect when the try succeeds, as a branch's choice does."""
+
+    def skip(self, *args: Any, tasks: Any = None, **kwargs: Any) -> None:
+        """Airflow 2's ``skip(dag_run, execution_date, tasks)``, Airflow 3's
+        ``skip(ti, tasks)``: the tasks are the last argument."""
+        assert isinstance(self, BaseOperator)
+        skipped = set(_task_ids(tasks if tasks is not None else (args[-1] if args else ())))
+        beyond = sorted(skipped - self.downstream_task_ids)
+        if beyond:
+            raise TaskError(
+                f"task {self.task_id!r} asked to skip {beyond}, which are not directly "
+                "downstream of it: Conveyor skips a task's direct downstream tasks, and the "
+                "ones after them by their trigger rules"
+            )
+        followed = getattr(self, FOLLOWED_BY_SKIPS, None)
+        kept = self.downstream_task_ids if followed is None else set(followed)
+        setattr(self, FOLLOWED_BY_SKIPS, sorted(kept - skipped))
+
+    def skip_all_except(self, ti: Any, branch_task_ids: Any) -> None:
+        assert isinstance(self, BaseOperator)
+        setattr(self, FOLLOWED_BY_SKIPS, branch_choice(self, branch_task_ids, groups=False))
+
+
+class BranchMixIn(SkipMixin):
     """Branching from ``execute``: return ``self.do_branch(context, ids)``."""
 
     is_branch = True

@@ -712,6 +712,7 @@ _TIMEOUT = same_names(_TASK_HELPERS, "timeout")
 _POKE_ONLY = same_names(_TASK_HELPERS, "poke_mode_only")
 _STATS = same_names(_TASK_HELPERS, "Stats")
 _BRANCH_BASES = same_names("conveyor.airflow_compat.branching", "BaseBranchOperator", "BranchMixIn")
+_SKIP_MIXIN = same_names("conveyor.airflow_compat.branching", "SkipMixin")
 _XCOM_NOT_FOUND = same_names(_EXC, "XComNotFound")
 _LITERAL = same_names("conveyor.model.templating", "literal", "LiteralValue")
 _RESUMABLE = same_names("conveyor.airflow_compat.resumable_job", "ResumableJobMixin")
@@ -732,6 +733,7 @@ _merge(
             "TaskInstance": "conveyor.worker.context:TaskInstanceHandle",
             "conf": f"{_CONF}:conf",
             **_RESUMABLE,
+            **_SKIP_MIXIN,
             "literal": "conveyor.model.templating:literal",
         },
         "airflow.utils.edgemodifier": {"EdgeModifier": "conveyor:Label"},
@@ -742,6 +744,10 @@ _merge(
         "airflow.operators.branch": _BRANCH_BASES,
         "airflow.providers.standard.operators.branch": _BRANCH_BASES,
         "airflow.sdk.bases.branch": _BRANCH_BASES,
+        "airflow.models": _SKIP_MIXIN,
+        "airflow.models.skipmixin": _SKIP_MIXIN,
+        "airflow.sdk.bases.skipmixin": _SKIP_MIXIN,
+        "airflow.providers.standard.utils.skipmixin": _SKIP_MIXIN,
         "airflow.utils.log.secrets_masker": _MASKING,
         "airflow.sdk.log": _MASKING,
         "airflow.sdk.execution_time.secrets_masker": _MASKING,

@@ -117,7 +117,7 @@ def poke_mode_only(cls: type[T]) -> type[T]:
                 f"cannot set mode to {self.mode!r}: {cls.__name__} is a poke-only sensor"
             )
 
-    cls.__init__ = __init__  # type: ignore[misc]
+    cls.__init__ = __init__  # type: ignore[method-assign]
     return cls
 
 

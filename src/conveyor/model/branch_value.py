@@ -18,6 +18,17 @@ if TYPE_CHECKING:
     from conveyor.model.task import BaseOperator
 
 
+#: Where an operator's skip calls (Airflow's ``SkipMixin``: ``skip``, ``skip_all_except``)
+#: leave the direct downstream tasks its try follows; the others are skipped when it succeeds.
+FOLLOWED_BY_SKIPS = "_conveyor_followed"
+
+
+def take_followed(task: BaseOperator) -> list[str] | None:
+    """What the task's skip calls left, cleared (None: it made none)."""
+    followed: list[str] | None = task.__dict__.pop(FOLLOWED_BY_SKIPS, None)
+    return followed
+
+
 def _downstream_of(dag: DAG, task_ids: list[str]) -> set[str]:
     """Every task downstream of ``task_ids``, directly or not."""
     found: set[str] = set()

@@ -474,6 +474,44 @@ class BaseOperator(DependencyMixin):
     def operator_name(self) -> str:
         return type(self).__name__
 
+    # -- relatives, as Airflow names them --------------------------------------------------
+
+    def get_direct_relative_ids(self, upstream: bool = False) -> set[str]:
+        """The ids of the tasks right before (``upstream``) or after this one."""
+        return set(self.upstream_task_ids if upstream else self.downstream_task_ids)
+
+    def get_direct_relatives(self, upstream: bool = False) -> list[BaseOperator]:
+        """The tasks right before (``upstream``) or after this one, of its DAG."""
+        return self._tasks(self.get_direct_relative_ids(upstream))
+
+    def get_flat_relative_ids(self, upstream: bool = False) -> set[str]:
+        """The ids of every task before (``upstream``) or after this one, however far."""
+        found: set[str] = set()
+        tasks = self.dag.task_dict if self.dag is not None else {}
+        waiting = list(self.get_direct_relative_ids(upstream))
+        while waiting:
+            task_id = waiting.pop()
+            if task_id not in found:
+                found.add(task_id)
+                if task_id in tasks:
+                    waiting.extend(tasks[task_id].get_direct_relative_ids(upstream))
+        return found
+
+    def get_flat_relatives(self, upstream: bool = False) -> list[BaseOperator]:
+        return self._tasks(self.get_flat_relative_ids(upstream))
+
+    @property
+    def downstream_list(self) -> list[BaseOperator]:
+        return self.get_direct_relatives(upstream=False)
+
+    @property
+    def upstream_list(self) -> list[BaseOperator]:
+        return self.get_direct_relatives(upstream=True)
+
+    def _tasks(self, task_ids: set[str]) -> list[BaseOperator]:
+        tasks = self.dag.task_dict if self.dag is not None else {}
+        return [tasks[task_id] for task_id in sorted(task_ids) if task_id in tasks]
+
     def __repr__(self) -> str:
         return f"<{self.operator_name} {self.task_id}>"
 

@@ -153,10 +153,10 @@ class BranchPythonOperator(PythonOperator):
         return branch_choice(self, super().execute(context))
 
 
-def branch_choice(task: BaseOperator, chosen: Any) -> list[str]:
+def branch_choice(task: BaseOperator, chosen: Any, *, groups: bool = True) -> list[str]:
     """What a branch callable returned (an id, a list of ids, or None) as a list of ids,
     each checked to be a task of the DAG. A task group's id stands for the group's first
-    tasks, as in Airflow.
+    tasks, as in Airflow's branches (not in its ``skip_all_except``: ``groups=False``).
 
     A task further down may be chosen, as in Airflow: then every direct downstream task
     that does not lead to it is skipped, and it runs or is skipped by its trigger rule.
@@ -168,7 +168,9 @@ def branch_choice(task: BaseOperator, chosen: Any) -> list[str]:
     ids: list[str] = []
     dag = task.dag
     for tid in chosen:
-        group = dag.task_groups.get(tid) if dag is not None and tid not in dag.task_dict else None
+        group = None
+        if groups and dag is not None and tid not in dag.task_dict:
+            group = dag.task_groups.get(tid)
         ids.extend([root.task_id for root in group.roots] if group is not None else [tid])
     known = set(task.dag.task_ids) if task.dag is not None else task.downstream_task_ids
     unknown = [tid for tid in ids if tid not in known]

@@ -88,7 +88,7 @@ from conveyor.logs.task_logs import try_log_path
 from conveyor.model import context_vars
 from conveyor.model.airflow_operators import airflow_operator_class
 from conveyor.model.assets import Emitted
-from conveyor.model.branch_value import kept_value
+from conveyor.model.branch_value import kept_value, take_followed
 from conveyor.model.dag import DAG
 from conveyor.model.mapping import unmap
 from conveyor.model.runtime import current_context
@@ -531,6 +531,7 @@ class TryRunner:
                     [f"on_execute_callback {text}" for text in errors],
                     self.actor.name,
                 )
+            take_followed(task)  # what an earlier try of this task object left
             value = call.value = deferral.call_task(
                 self.store,
                 task,
@@ -539,7 +540,10 @@ class TryRunner:
                 try_number,
                 lambda: _call_execute(task, context),
             )
-        if task.is_branch:
+        followed = take_followed(task)
+        if followed is not None:  # an operator's own skip calls (Airflow's SkipMixin)
+            call.chosen = followed
+        elif task.is_branch:
             call.chosen = list(value or [])
         elif task.skip_downstream is not None:  # a short circuit that said stop
             call.chosen = []
