@@ -24,6 +24,9 @@ MODULES = {
     "airflow.utils.timeout": ["timeout"],
     "airflow.utils.operator_helpers": ["AIRFLOW_VAR_NAME_FORMAT_MAPPING"],
     "airflow.exceptions": ["XComNotFound"],
+    "airflow.lineage.hook": ["get_hook_lineage_collector", "HookLineage"],
+    "airflow.stats": ["Stats"],
+    "airflow.utils.template": ["literal"],
 }
 
 
