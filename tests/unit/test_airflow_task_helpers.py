@@ -114,3 +114,35 @@ def test_a_literal_is_rendered_as_written() -> None:
     context = {"ds": "2026-01-01"}
     kept = {"sql": literal("select '{{ ds }}'"), "also": "{{ ds }}"}
     assert render_value(kept, context) == {"sql": "select '{{ ds }}'", "also": "2026-01-01"}
+
+
+def test_timeout_keeps_the_deadline_of_a_timer_already_running() -> None:
+    """A task's ``with timeout(...)`` inside a try with ``execution_timeout``: the try's
+    timer still fires after the block, and inside it when it comes first."""
+    import signal
+    import time
+
+    from airflow.exceptions import AirflowTaskTimeout
+    from airflow.utils.timeout import timeout
+
+    fired: list[str] = []
+
+    def outer(signum: int, frame: object) -> None:
+        fired.append("outer")
+        raise TimeoutError("the try's execution_timeout")
+
+    previous = signal.signal(signal.SIGALRM, outer)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.4)
+        with pytest.raises(AirflowTaskTimeout, match=r"^inner, PID"), timeout(0.1, "inner"):
+            time.sleep(1)
+        with pytest.raises(TimeoutError):  # the outer deadline is kept after the block
+            time.sleep(1)
+        assert fired == ["outer"]
+        signal.setitimer(signal.ITIMER_REAL, 0.1)
+        with pytest.raises(TimeoutError), timeout(5, "inner"):  # the outer one comes first
+            time.sleep(1)
+        assert fired == ["outer", "outer"]
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

@@ -76,15 +76,23 @@ def _all_masked(value: Any) -> Any:
 class timeout:  # Airflow's name: ``with timeout(...)``
     """Raise ``AirflowTaskTimeout(error_message)`` in the block once ``seconds`` have passed.
     A timer signal, so only in a process's main thread: elsewhere the block runs without a
-    limit, with a warning, as Airflow's does."""
+    limit, with a warning, as Airflow's does. A timer already running (the try's
+    ``execution_timeout``) keeps its deadline: it fires inside the block if it comes first,
+    and is set again for the time it has left after the block."""
 
     def __init__(self, seconds: float = 1, error_message: str = "Timeout") -> None:
         self.seconds = seconds
         self.error_message = f"{error_message}, PID: {os.getpid()}"
         self._previous: Any = None
         self._armed = False
+        self._deadline = 0.0
+        self._outer_deadline: float | None = None
 
     def handle_timeout(self, signum: int, frame: Any) -> None:
+        if self._outer_deadline is not None and time.monotonic() < self._deadline:
+            if callable(self._previous):  # the outer timer's turn
+                self._previous(signum, frame)
+            return
         _log.error("Process timed out, PID: %s", os.getpid())
         raise AirflowTaskTimeout(self.error_message)
 
@@ -94,15 +102,23 @@ class timeout:  # Airflow's name: ``with timeout(...)``
         except (AttributeError, ValueError):
             _log.warning("timeout() needs the main thread: the block runs without a time limit")
             return self
-        signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        now = time.monotonic()
+        outer, _interval = signal.getitimer(signal.ITIMER_REAL)
+        self._outer_deadline = now + outer if outer > 0 else None
+        self._deadline = now + self.seconds
+        signal.setitimer(signal.ITIMER_REAL, min(self.seconds, outer or self.seconds))
         self._armed = True
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._armed:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, self._previous)
-            self._armed = False
+        if not self._armed:
+            return
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, self._previous)
+        self._armed = False
+        if self._outer_deadline is not None:
+            left = self._outer_deadline - time.monotonic()
+            signal.setitimer(signal.ITIMER_REAL, max(left, 0.001))
 
 
 def poke_mode_only(cls: type[T]) -> type[T]:
