@@ -714,6 +714,7 @@ _STATS = same_names(_TASK_HELPERS, "Stats")
 _BRANCH_BASES = same_names("conveyor.airflow_compat.branching", "BaseBranchOperator", "BranchMixIn")
 _SKIP_MIXIN = same_names("conveyor.airflow_compat.branching", "SkipMixin")
 _XCOM_NOT_FOUND = same_names(_EXC, "XComNotFound")
+_EDGE_MODIFIER = {"EdgeModifier": "conveyor:Label"}  # Label is the class Airflow's makes
 _LITERAL = same_names("conveyor.model.templating", "literal", "LiteralValue")
 _RESUMABLE = same_names("conveyor.airflow_compat.resumable_job", "ResumableJobMixin")
 _HOOK_LINEAGE = {
@@ -727,20 +728,17 @@ _merge(
         "airflow.sdk": {
             **_PARSING_CONTEXT,
             **_BRANCH_BASES,
-            "EdgeModifier": "conveyor:Label",
+            **_EDGE_MODIFIER,
             "DagRunState": "conveyor.states:RunState",
             "TaskInstanceState": "conveyor.states:TaskState",
             "TaskInstance": "conveyor.worker.context:TaskInstanceHandle",
             "conf": f"{_CONF}:conf",
             **_RESUMABLE,
             **_SKIP_MIXIN,
-            "literal": "conveyor.model.templating:literal",
+            "literal": _LITERAL["literal"],
         },
-        "airflow.utils.edgemodifier": {"EdgeModifier": "conveyor:Label"},
-        "airflow.sdk.definitions.edges": {
-            "EdgeModifier": "conveyor:Label",
-            "Label": "conveyor:Label",
-        },
+        "airflow.utils.edgemodifier": _EDGE_MODIFIER,
+        "airflow.sdk.definitions.edges": {**_EDGE_MODIFIER, "Label": "conveyor:Label"},
         "airflow.operators.branch": _BRANCH_BASES,
         "airflow.providers.standard.operators.branch": _BRANCH_BASES,
         "airflow.sdk.bases.branch": _BRANCH_BASES,

@@ -32,17 +32,9 @@ def take_followed(task: BaseOperator) -> list[str] | None:
 def _downstream_of(dag: DAG, task_ids: list[str]) -> set[str]:
     """Every task downstream of ``task_ids``, directly or not."""
     found: set[str] = set()
-    stack = [
-        d
-        for tid in task_ids
-        if tid in dag.task_dict
-        for d in dag.task_dict[tid].downstream_task_ids
-    ]
-    while stack:
-        tid = stack.pop()
-        if tid not in found:
-            found.add(tid)
-            stack.extend(dag.task_dict[tid].downstream_task_ids)
+    for tid in task_ids:
+        if tid in dag.task_dict:
+            found |= dag.task_dict[tid].get_flat_relative_ids(upstream=False)
     return found
 
 
