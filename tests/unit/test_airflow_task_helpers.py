@@ -146,3 +146,28 @@ def test_timeout_keeps_the_deadline_of_a_timer_already_running() -> None:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def test_what_conveyor_cannot_do_as_airflow_is_refused_where_it_is_used() -> None:
+    from types import SimpleNamespace
+
+    from airflow import DAG
+    from airflow.models import BaseOperator, SkipMixin
+    from airflow.stats import Stats
+
+    from conveyor.exceptions import TaskError
+
+    with pytest.raises(ValueError, match="delta=True"):
+        Stats.gauge("team.queue", 3, delta=True)
+
+    class Gate(BaseOperator, SkipMixin):
+        def execute(self, context: dict[str, object]) -> None:
+            return None
+
+    with DAG("gate", schedule=None):
+        gate = Gate(task_id="gate")
+    with pytest.raises(TaskError, match="instance 2 of a mapped task"):
+        gate.skip(SimpleNamespace(map_index=2), [])
+    with pytest.raises(TaskError, match="instance 1 of a mapped task"):
+        gate.skip(None, None, [], map_index=1)
+    gate.skip(SimpleNamespace(map_index=-1), [])  # an unmapped instance: nothing to skip

@@ -41,10 +41,20 @@ class SkipMixin:
     (task ids only: a task group's id fails the try, as on Airflow; ``BranchMixIn`` takes
     one). They take effect when the try succeeds, as a branch's choice does."""
 
-    def skip(self, *args: Any, tasks: Any = None, **kwargs: Any) -> None:
+    def skip(
+        self, *args: Any, tasks: Any = None, session: Any = None, map_index: int | None = None
+    ) -> None:
         """Airflow 2's ``skip(dag_run, execution_date, tasks)``, Airflow 3's
-        ``skip(ti, tasks)``: the tasks are the last argument."""
+        ``skip(ti, tasks)``: the tasks are the last argument. A mapped task's instance
+        cannot skip here: refused naming it."""
         assert isinstance(self, BaseOperator)
+        if map_index is None and args:  # Airflow 3's first argument is the instance
+            map_index = getattr(args[0], "map_index", None)
+        if map_index is not None and map_index >= 0:
+            raise TaskError(
+                f"task {self.task_id!r}: skip() from instance {map_index} of a mapped task is "
+                "not supported; skip from an unmapped task, or branch"
+            )
         skipped = set(_task_ids(tasks if tasks is not None else (args[-1] if args else ())))
         beyond = sorted(skipped - self.downstream_task_ids)
         if beyond:

@@ -59,7 +59,9 @@ def mask_secret(secret: Any, name: str | None = None) -> None:
 
 def redact(value: Any, name: str | None = None, max_depth: int | None = None) -> Any:
     """``value`` with the secrets registered so far, and whatever sits under a secret-looking
-    key, written as ``***``; everything in it when ``name`` itself looks secret."""
+    key, written as ``***``; everything in it when ``name`` itself looks secret. Conveyor's
+    masking walks every depth, so ``max_depth`` (where Airflow's stops looking) masks no
+    less: deeper secrets are masked here too."""
     if name is not None and masking.looks_secret(name) and value not in (None, ""):
         return _all_masked(value)
     return masking.redact_value(masking.mask_nested(value))
@@ -165,7 +167,9 @@ class _Timer:
 
 class Stats:
     """Airflow's ``Stats``: a task's own metrics, sent with Airflow's prefix and tags to
-    whatever ``[metrics]`` turns on (StatsD, DogStatsD, OpenTelemetry), else nowhere."""
+    whatever ``[metrics]`` turns on (StatsD, DogStatsD, OpenTelemetry), else nowhere. Every
+    value is sent whatever the sample ``rate`` (the totals a StatsD server counts are the
+    same); a relative gauge (``delta=True``) is refused."""
 
     @staticmethod
     def incr(
@@ -188,6 +192,11 @@ class Stats:
         *,
         tags: Mapping[str, str] | None = None,
     ) -> None:
+        if delta:
+            raise ValueError(
+                f"Stats.gauge({stat!r}, delta=True): Conveyor's metric sinks take a gauge's "
+                "whole value; send the new value instead"
+            )
         emit.gauge(stat, value, tags or {})
 
     @staticmethod
