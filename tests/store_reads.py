@@ -42,14 +42,16 @@ def try_hosts(conn: Connection, run_pk: int) -> set[str]:
     )
 
 
-def returned(store: Store, run_pk: int, task_id: str) -> Any:
-    """What the task returned in the run: its one ``return_value`` XCom."""
+def returned(store: Store, run_pk: int, task_id: str, *, kept: bool = True) -> Any:
+    """What the task returned in the run: its one ``return_value`` XCom (``kept=False``:
+    None where the try kept none)."""
     with store.read() as conn:
-        return conn.execute(
+        found = conn.execute(
             select(xcom.c.value).where(
                 xcom.c.run_pk == run_pk, xcom.c.task_id == task_id, xcom.c.key == "return_value"
             )
-        ).scalar_one()
+        )
+        return found.scalar_one() if kept else found.scalar_one_or_none()
 
 
 def xcom_value(conn: Connection, run_pk: int, task_id: str, key: str) -> Any:

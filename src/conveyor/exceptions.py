@@ -73,14 +73,16 @@ written for Airflow raises and catches it, and the errors of Airflow's providers
 4xx, Slack's ``"ok": false``) descend from it as well as from ``TaskError``.
 
 Signals that user code raises inside a task are not errors and have plain names:
-``Skip`` (mark this task skipped), ``Fail`` (fail now, without retries) and ``Reschedule``
-(a sensor in reschedule mode: end this try, poke again later).
+``Skip`` (mark this task skipped), ``Fail`` (fail now, without retries), ``Reschedule``
+(a sensor in reschedule mode: end this try, poke again later) and ``DownstreamTasksSkipped``
+(Airflow 3's end of an ``execute`` that skipped tasks after it).
 """
 
 from __future__ import annotations
 
 import enum
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -189,6 +191,16 @@ class AirflowRuntimeError(Exception):
 class Skip(AirflowException):
     """Raise inside a task to mark it skipped instead of failed (an ``AirflowException``, as
     Airflow's ``AirflowSkipException``: ``except AirflowException`` catches it there too)."""
+
+
+class DownstreamTasksSkipped(AirflowException):
+    """How Airflow 3 ends an ``execute`` that skipped some of its direct downstream tasks
+    (its ``SkipMixin``): the try succeeds, keeps no return value, and ``tasks`` (ids, or
+    ``(id, map_index)`` pairs) are skipped."""
+
+    def __init__(self, *, tasks: Sequence[str | tuple[str, int]]) -> None:
+        super().__init__(f"skipping downstream tasks {list(tasks)}")
+        self.tasks = tasks
 
 
 class Fail(AirflowException):

@@ -2,8 +2,9 @@
 stores: a file that builds only the DAG ``get_parsing_context()`` names (every DAG at parse,
 the try's own in the process that runs it), a branch of a team's own on
 ``BaseBranchOperator`` that follows a task group by its id, and ``mask_secret``, ``Stats``,
-``timeout`` and ``poke_mode_only`` inside tasks, and the try's ``AIRFLOW_CTX_*`` ids in its
-environment."""
+``timeout`` and ``poke_mode_only`` inside tasks, the try's ``AIRFLOW_CTX_*`` ids in its
+environment, and ``SkipMixin``'s calls ending an Airflow 3 file's ``execute`` (Airflow 2's go
+on)."""
 
 from __future__ import annotations
 
@@ -147,6 +148,107 @@ class LongJob(ResumableJobMixin, BaseOperator):
 with DAG("resumable", start_date=START, schedule=None):
     LongJob(task_id="long", retries=1, retry_delay=timedelta(0))
 """
+
+
+# The same operators in each generation's spelling; "@WENT_ON@" is the file each writes if its
+# execute goes on after the skip call.
+OWN_SKIPS = """
+class SkipB(BaseOperator, SkipMixin):
+    def execute(self, context):
+        self.skip(context["ti"], [t for t in self.downstream_list if t.task_id == "b"])
+        Path("@WENT_ON@").write_text("went on")
+        return "after the skip"
+
+
+class SkipNothing(BaseOperator, SkipMixin):
+    def execute(self, context):
+        self.skip(context["ti"], [])
+        return "kept"
+
+
+class BranchLast(BaseOperator, BranchMixIn):  # the mix-in after BaseOperator, as teams write it
+    def execute(self, context):
+        return self.do_branch(context, "c")
+
+
+with DAG("@DAG_ID@", start_date=datetime(2024, 1, 1), schedule=None):
+    SkipB(task_id="first") >> [EmptyOperator(task_id="a"), EmptyOperator(task_id="b")]
+    SkipNothing(task_id="nothing") >> EmptyOperator(task_id="e")
+    BranchLast(task_id="pick") >> [EmptyOperator(task_id="c"), EmptyOperator(task_id="d")]
+"""
+
+SPELLINGS = {
+    "skips_af3": (
+        "from airflow.sdk import DAG, BaseOperator, BranchMixIn, SkipMixin\n"
+        "from airflow.providers.standard.operators.empty import EmptyOperator\n"
+    ),
+    "skips_af2": (
+        "from airflow import DAG\n"
+        "from airflow.models import BaseOperator, SkipMixin\n"
+        "from airflow.operators.branch import BranchMixIn\n"
+        "from airflow.operators.empty import EmptyOperator\n"
+    ),
+}
+
+
+RAISED_SKIPS = """
+from datetime import datetime
+
+from airflow.exceptions import DownstreamTasksSkipped
+from airflow.sdk import DAG, BaseOperator
+from airflow.providers.standard.operators.empty import EmptyOperator
+
+
+class SkipsByRaising(BaseOperator):
+    def execute(self, context):
+        raise DownstreamTasksSkipped(tasks=[("h", -1)])
+
+
+with DAG("skips_raised", start_date=datetime(2024, 1, 1), schedule=None):
+    SkipsByRaising(task_id="ends") >> [EmptyOperator(task_id="g"), EmptyOperator(task_id="h")]
+"""
+
+
+def test_skip_calls_end_an_airflow_3_execute_and_let_airflow_2s_go_on(env: Env) -> None:
+    for dag_id, imports in SPELLINGS.items():
+        body = OWN_SKIPS.replace("@DAG_ID@", dag_id)
+        body = body.replace("@WENT_ON@", str(env.tmp / f"{dag_id}.went_on"))
+        head = "from datetime import datetime\nfrom pathlib import Path\n" + imports
+        env.write_dag(f"{dag_id}.py", head + body, header=False)
+    env.sync()
+    ended = {}
+    for dag_id in SPELLINGS:
+        run = env.trigger(dag_id)
+        env.run(run, limit=30)
+        assert env.states(run) == {
+            "first": TaskState.SUCCESS,
+            "a": TaskState.SUCCESS,
+            "b": TaskState.SKIPPED,
+            "nothing": TaskState.SUCCESS,
+            "e": TaskState.SUCCESS,
+            "pick": TaskState.SUCCESS,
+            "c": TaskState.SUCCESS,
+            "d": TaskState.SKIPPED,
+        }, dag_id
+        ended[dag_id] = {
+            t: returned(env.store, run, t, kept=False) for t in ("first", "nothing", "pick")
+        }
+    # Airflow 3: the skip ends execute, and no value is kept; a skip of nothing goes on.
+    assert not (env.tmp / "skips_af3.went_on").exists()
+    assert ended["skips_af3"] == {"first": None, "nothing": "kept", "pick": None}
+    # Raised by the task's own code, as Airflow 3's SkipMixin raises it: the same end.
+    env.write_dag("skips_raised.py", RAISED_SKIPS, header=False)
+    env.sync()
+    raised = env.trigger("skips_raised")
+    env.run(raised, limit=30)
+    assert env.states(raised) == {
+        "ends": TaskState.SUCCESS,
+        "g": TaskState.SUCCESS,
+        "h": TaskState.SKIPPED,
+    }
+    # Airflow 2: execute goes on after its skip calls, and its return value is kept.
+    assert (env.tmp / "skips_af2.went_on").read_text() == "went on"
+    assert ended["skips_af2"] == {"first": "after the skip", "nothing": "kept", "pick": "c"}
 
 
 def test_a_resumable_job_is_reconnected_to_on_the_next_try(env: Env) -> None:

@@ -234,7 +234,7 @@ def test_branch_takes_one_path_skips_the_other_and_joins(
     finished: Finished, name: str, taken: tuple[str, ...], skipped: tuple[str, ...]
 ) -> None:
     states = finished.task_states[name]
-    assert finished.xcoms[name][("choose_path", "return_value")] == [taken[0]]
+    assert finished.xcoms[name][("choose_path", "return_value")] == taken[0]  # as returned
     assert {tid: states[tid] for tid in ("choose_path", *taken, "join")} == dict.fromkeys(
         ("choose_path", *taken, "join"), "success"
     )

@@ -230,7 +230,7 @@ def test_the_same_pipeline_in_python_and_yaml_runs_the_same(tmp_path: Path) -> N
         "join": ("success", 1),
     }
     assert manual["xcom"][("count", "return_value")] == 3
-    assert manual["xcom"][("choose", "return_value")] == ["big"]
+    assert manual["xcom"][("choose", "return_value")] == "big"
     assert manual["xcom"][("big", "return_value")] == "big 2026-03-07"
     assert len(python_outcome) == 2  # the manual run and one scheduled run, for each form
 
@@ -357,7 +357,7 @@ def test_the_yaml_examples_run_green(tmp_path: Path) -> None:
         f"loading customers for 2026-03-07 ({rows} rows)"
     )
     branching_run = branching[f"manual {WHEN.isoformat()}"]
-    assert branching_run["xcom"][("choose_path", "return_value")] == ["weekend_report"]
+    assert branching_run["xcom"][("choose_path", "return_value")] == "weekend_report"
     assert branching_run["tasks"]["weekday_report"] == ("skipped", 0)
     assert branching_run["tasks"]["join"] == ("success", 1)
 

@@ -23,6 +23,7 @@ from conveyor import (
     task,
 )
 from conveyor.exceptions import DagDefinitionError, TaskError
+from conveyor.model.branch_value import branch_choice
 from conveyor.model.xcom_arg import RETURN_VALUE, XComArg
 
 
@@ -281,20 +282,26 @@ def branch_dag(choice: Any) -> BranchPythonOperator:
     ("choice", "expected"),
     [("left", ["left"]), (["left", "right"], ["left", "right"]), (None, []), ((), [])],
 )
-def test_branch_returns_the_chosen_direct_downstream_ids(choice: Any, expected: list[str]) -> None:
-    assert branch_dag(choice).execute(make_context()) == expected
+def test_branch_returns_what_its_callable_returned_and_chooses_from_it(
+    choice: Any, expected: list[str]
+) -> None:
+    pick = branch_dag(choice)
+    returned = pick.execute(make_context())
+    assert returned == choice  # kept as its XCom as returned, as Airflow keeps it
+    assert branch_choice(pick, returned) == expected
 
 
 def test_branch_may_choose_a_task_further_down() -> None:
     # As in Airflow: any task of the DAG; the direct downstream tasks leading elsewhere are
     # skipped (planning.branch_skips), the chosen one runs by its trigger rule.
-    assert branch_dag(["left", "far"]).execute(make_context()) == ["left", "far"]
+    pick = branch_dag(["left", "far"])
+    assert branch_choice(pick, pick.execute(make_context())) == ["left", "far"]
 
 
 def test_branch_choosing_a_task_that_is_not_in_the_dag_is_a_task_error() -> None:
     pick = branch_dag(["left", "nowhere"])
     with pytest.raises(TaskError) as err:
-        pick.execute(make_context())
+        branch_choice(pick, pick.execute(make_context()))
     assert str(err.value) == (
         "branch task 'pick' chose ['nowhere'], which are not tasks of its DAG "
         "(its direct downstream tasks: ['left', 'left_next', 'right'])"
@@ -381,4 +388,4 @@ def test_task_branch_makes_a_branch_operator() -> None:
         chooser = choose()
         chooser >> [EmptyOperator(task_id="a"), EmptyOperator(task_id="b")]
     assert isinstance(chooser.operator, BranchPythonOperator)
-    assert chooser.operator.execute(make_context()) == ["b"]
+    assert chooser.operator.execute(make_context()) == "b"  # as returned: its XCom

@@ -18,12 +18,16 @@ from collections.abc import Iterable
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from conveyor.exceptions import DagDefinitionError, TaskError
-from conveyor.model.branch_value import FOLLOWED_BY_SKIPS
+from conveyor.exceptions import DagDefinitionError, DownstreamTasksSkipped, TaskError
+from conveyor.model.branch_value import (
+    branch_choice,
+    follow_only,
+    record_skips,
+    skips_end_execute,
+)
 from conveyor.model.dag import UTC
 from conveyor.model.task import BaseOperator
 from conveyor.operators.empty import EmptyOperator
-from conveyor.operators.python import branch_choice
 from conveyor.sensors import WeekDay
 
 Moment = datetime | time | None
@@ -39,7 +43,10 @@ class SkipMixin:
     """Airflow's skip calls from an operator's own ``execute``: ``skip(..., tasks)`` skips
     those of its direct downstream tasks, ``skip_all_except(ti, ids)`` every one but those
     (task ids only: a task group's id fails the try, as on Airflow; ``BranchMixIn`` takes
-    one). They take effect when the try succeeds, as a branch's choice does."""
+    one). They take effect when the try succeeds, as a branch's choice does. In an Airflow
+    3 file a call that skips a task ends ``execute`` there (``DownstreamTasksSkipped``): the
+    try succeeds and keeps no return value, as on Airflow 3; Airflow 2's ``execute`` goes
+    on."""
 
     def skip(
         self, *args: Any, tasks: Any = None, session: Any = None, map_index: int | None = None
@@ -55,21 +62,14 @@ class SkipMixin:
                 f"task {self.task_id!r}: skip() from instance {map_index} of a mapped task is "
                 "not supported; skip from an unmapped task, or branch"
             )
-        skipped = set(_task_ids(tasks if tasks is not None else (args[-1] if args else ())))
-        beyond = sorted(skipped - self.downstream_task_ids)
-        if beyond:
-            raise TaskError(
-                f"task {self.task_id!r} asked to skip {beyond}, which are not directly "
-                "downstream of it: Conveyor skips a task's direct downstream tasks, and the "
-                "ones after them by their trigger rules"
-            )
-        followed = getattr(self, FOLLOWED_BY_SKIPS, None)
-        kept = self.downstream_task_ids if followed is None else set(followed)
-        setattr(self, FOLLOWED_BY_SKIPS, sorted(kept - skipped))
+        given = tasks if tasks is not None else (args[-1] if args else ())
+        skipped = record_skips(self, _task_ids(given))
+        if skipped and skips_end_execute(self):
+            raise DownstreamTasksSkipped(tasks=skipped)
 
     def skip_all_except(self, ti: Any, branch_task_ids: Any) -> None:
         assert isinstance(self, BaseOperator)
-        setattr(self, FOLLOWED_BY_SKIPS, branch_choice(self, branch_task_ids, groups=False))
+        follow_only(self, branch_choice(self, branch_task_ids, groups=False))
 
 
 class BranchMixIn(SkipMixin):
@@ -77,13 +77,15 @@ class BranchMixIn(SkipMixin):
 
     is_branch = True
 
-    def do_branch(self, context: dict[str, Any], branches_to_execute: Any) -> list[str]:
-        """The tasks to follow, checked and with task groups' ids expanded; the others
-        directly downstream are skipped."""
+    def do_branch(self, context: dict[str, Any], branches_to_execute: Any) -> Any:
+        """Follow ``branches_to_execute`` (checked, task groups' ids standing for their first
+        tasks; the other direct downstream tasks are skipped) and give it back as it came,
+        as Airflow's does."""
         assert isinstance(self, BaseOperator)
         chosen = branch_choice(self, branches_to_execute)
         print(f"[conveyor] branching into {chosen}", flush=True)
-        return chosen
+        follow_only(self, chosen)
+        return branches_to_execute
 
 
 class BaseBranchOperator(BranchMixIn, BaseOperator):
@@ -98,12 +100,8 @@ class BaseBranchOperator(BranchMixIn, BaseOperator):
             "task ids to follow"
         )
 
-    def execute(self, context: dict[str, Any]) -> list[str]:
+    def execute(self, context: dict[str, Any]) -> Any:
         return self.do_branch(context, self.choose_branch(context))
-
-
-def _ids(value: str | Iterable[str]) -> list[str]:
-    return [value] if isinstance(value, str) else list(value)
 
 
 def _now(context: dict[str, Any], use_logical_date: bool) -> datetime:
@@ -125,14 +123,14 @@ class _FollowBranch(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(task_id, **kwargs)
-        self.follow_task_ids_if_true = _ids(follow_task_ids_if_true)
-        self.follow_task_ids_if_false = _ids(follow_task_ids_if_false)
+        self.follow_task_ids_if_true = follow_task_ids_if_true  # as given: kept as the XCom
+        self.follow_task_ids_if_false = follow_task_ids_if_false
         self.use_task_logical_date = bool(use_task_logical_date)
 
     def holds(self, now: datetime) -> bool:  # pragma: no cover - interface
         raise NotImplementedError
 
-    def execute(self, context: dict[str, Any]) -> list[str]:
+    def execute(self, context: dict[str, Any]) -> str | Iterable[str]:
         now = _now(context, self.use_task_logical_date)
         chosen = self.follow_task_ids_if_true if self.holds(now) else self.follow_task_ids_if_false
         print(f"[conveyor] {now.isoformat()}: following {chosen}", flush=True)

@@ -112,6 +112,7 @@ _EXCEPTIONS = {
     "AirflowException": f"{_EXC}:AirflowException",
     "AirflowSkipException": "conveyor:Skip",
     "AirflowFailException": "conveyor:Fail",
+    "DownstreamTasksSkipped": "conveyor.exceptions:DownstreamTasksSkipped",
     "AirflowSensorTimeout": "conveyor.sensors:SensorTimeout",
     "AirflowTaskTimeout": "conveyor.exceptions:AirflowTaskTimeout",
     "AirflowNotFoundException": "conveyor.exceptions:NotFoundError",

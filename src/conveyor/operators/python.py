@@ -11,7 +11,7 @@ import inspect
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, ClassVar
 
-from conveyor.exceptions import DagDefinitionError, ReservedArgumentName, TaskError
+from conveyor.exceptions import DagDefinitionError, ReservedArgumentName
 from conveyor.model.assets import drain_metadata
 from conveyor.model.task import BaseOperator
 from conveyor.model.xcom_arg import find_xcom_args, resolve_xcom_args
@@ -148,35 +148,3 @@ class BranchPythonOperator(PythonOperator):
 
     ui_color = "#ffe6a8"
     is_branch = True
-
-    def execute(self, context: dict[str, Any]) -> list[str]:
-        return branch_choice(self, super().execute(context))
-
-
-def branch_choice(task: BaseOperator, chosen: Any, *, groups: bool = True) -> list[str]:
-    """What a branch callable returned (an id, a list of ids, or None) as a list of ids,
-    each checked to be a task of the DAG. A task group's id stands for the group's first
-    tasks, as in Airflow's branches (not in its ``skip_all_except``: ``groups=False``).
-
-    A task further down may be chosen, as in Airflow: then every direct downstream task
-    that does not lead to it is skipped, and it runs or is skipped by its trigger rule.
-    """
-    if chosen is None:
-        chosen = []
-    if isinstance(chosen, str):
-        chosen = [chosen]
-    ids: list[str] = []
-    dag = task.dag
-    for tid in chosen:
-        group = None
-        if groups and dag is not None and tid not in dag.task_dict:
-            group = dag.task_groups.get(tid)
-        ids.extend([root.task_id for root in group.roots] if group is not None else [tid])
-    known = set(task.dag.task_ids) if task.dag is not None else task.downstream_task_ids
-    unknown = [tid for tid in ids if tid not in known]
-    if unknown:
-        raise TaskError(
-            f"branch task {task.task_id!r} chose {unknown}, which are not tasks of its DAG "
-            f"(its direct downstream tasks: {sorted(task.downstream_task_ids)})"
-        )
-    return ids

@@ -40,7 +40,7 @@ from conveyor.exceptions import DagDefinitionError, TaskError
 from conveyor.model.xcom_arg import resolve_xcom_args
 from conveyor.operators._requirements import checked_requirements
 from conveyor.operators._subprocess import run_streaming
-from conveyor.operators.python import PythonOperator, branch_choice
+from conveyor.operators.python import PythonOperator
 from conveyor.private_files import private_dir
 
 #: Written last into a cached virtualenv: without it the folder is an unfinished creation.
@@ -388,14 +388,8 @@ class BranchExternalPythonOperator(ExternalPythonOperator):
 
     is_branch = True
 
-    def execute(self, context: dict[str, Any]) -> list[str]:
-        return branch_choice(self, super().execute(context))
-
 
 class BranchPythonVirtualenvOperator(PythonVirtualenvOperator):
     """A branch whose function runs in a cached virtualenv (see PythonVirtualenvOperator)."""
 
     is_branch = True
-
-    def execute(self, context: dict[str, Any]) -> list[str]:
-        return branch_choice(self, super().execute(context))

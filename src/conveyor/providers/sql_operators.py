@@ -20,7 +20,6 @@ from typing import Any, ClassVar
 
 from conveyor.exceptions import TaskError
 from conveyor.model.task import BaseOperator
-from conveyor.operators.python import branch_choice
 from conveyor.providers import registry
 from conveyor.providers._fields import keep_fields
 from conveyor.providers.dbapi import DbApiHook
@@ -219,7 +218,7 @@ class BranchSQLOperator(BaseSQLOperator):
         super().__init__(task_id, conn_id=conn_id, **kwargs)
         keep_fields(self, BranchSQLOperator, locals())
 
-    def execute(self, context: dict[str, Any]) -> list[str]:
+    def execute(self, context: dict[str, Any]) -> str | list[str]:
         print(f"Executing: {self.sql} (with parameters {self.parameters})", flush=True)
         record = self.get_db_hook().get_first(self.sql, self.parameters)
         if record is None:
@@ -234,5 +233,4 @@ class BranchSQLOperator(BaseSQLOperator):
             value = next(iter(record.values()))
         truth = _truth(self.task_id, value)
         print(f"Query returns {value!r}, type {type(value).__name__!r}", flush=True)
-        follow = self.follow_task_ids_if_true if truth else self.follow_task_ids_if_false
-        return branch_choice(self, follow)
+        return self.follow_task_ids_if_true if truth else self.follow_task_ids_if_false

@@ -72,6 +72,7 @@ from conveyor.engine.tries import (
 )
 from conveyor.exceptions import (
     AirflowTaskTimeout,
+    DownstreamTasksSkipped,
     Fail,
     Reschedule,
     Skip,
@@ -88,7 +89,7 @@ from conveyor.logs.task_logs import try_log_path
 from conveyor.model import context_vars
 from conveyor.model.airflow_operators import airflow_operator_class
 from conveyor.model.assets import Emitted
-from conveyor.model.branch_value import kept_value, take_followed
+from conveyor.model.branch_value import branch_choice, kept_value, record_skips, take_followed
 from conveyor.model.dag import DAG
 from conveyor.model.mapping import unmap
 from conveyor.model.runtime import current_context
@@ -532,19 +533,23 @@ class TryRunner:
                     self.actor.name,
                 )
             take_followed(task)  # what an earlier try of this task object left
-            value = call.value = deferral.call_task(
-                self.store,
-                task,
-                context,
-                started.ti_id,
-                try_number,
-                lambda: _call_execute(task, context),
-            )
+            try:
+                value = call.value = deferral.call_task(
+                    self.store,
+                    task,
+                    context,
+                    started.ti_id,
+                    try_number,
+                    lambda: _call_execute(task, context),
+                )
+            except DownstreamTasksSkipped as ended:  # Airflow 3's skip: success, no value
+                record_skips(task, ended.tasks)
+                value = call.value = None
         followed = take_followed(task)
         if followed is not None:  # an operator's own skip calls (Airflow's SkipMixin)
             call.chosen = followed
         elif task.is_branch:
-            call.chosen = list(value or [])
+            call.chosen = branch_choice(task, value)
         elif task.skip_downstream is not None:  # a short circuit that said stop
             call.chosen = []
             call.short_circuit = task.skip_downstream
