@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -84,9 +85,7 @@ TI_HINTS: dict[str, str] = {
     "note": "read the note in the web UI or with the REST API",
     "refresh_from_db": "the handle reads the store when asked; nothing to refresh",
     "set_state": "return, raise AirflowSkipException or AirflowFailException instead",
-    "get_previous_ti": "use the prev_* context values (prev_start_date_success ...)",
-    "get_previous_dagrun": "use the prev_* context values (prev_data_interval_start_success ...)",
-    "previous_ti": "use the prev_* context values (prev_start_date_success ...)",
+    "previous_ti": "use ti.get_previous_ti()",
     "clear_xcom_data": "a try's XComs are replaced when it pushes again",
     "email_alert": "use email_on_failure= or a notifier (conveyor.notifiers)",
     "dag_version_id": "the run's DAG version is shown by `conveyor runs show`",
@@ -133,6 +132,37 @@ class TaskInstanceView:
 
     def __getattr__(self, name: str) -> Any:
         raise missing("task_instance", name, TI_HINTS)
+
+
+@dataclasses.dataclass(frozen=True)
+class PreviousTaskInstanceView(TaskInstanceView):
+    """The task's instance in an earlier run (``ti.get_previous_ti()``): Airflow 3's answer
+    (its run, logical date, dates, state and try), and ``xcom_pull`` from that run, as
+    Airflow 2's task instance pulls."""
+
+    logical_date: datetime | None = None
+    execution_date: datetime | None = None
+    pull: Callable[..., Any] | None = dataclasses.field(default=None, repr=False, compare=False)
+
+    def xcom_pull(
+        self,
+        task_ids: Any = None,
+        dag_id: str | None = None,
+        key: str = "return_value",
+        **more: Any,
+    ) -> Any:
+        """An XCom of that run; ``task_ids=None``: this task's."""
+        if self.pull is None:
+            raise AttributeError("this task instance was read without a store to pull from")
+        more.pop("run_id", None)
+        more.pop("session", None)
+        return self.pull(
+            task_ids=self.task_id if task_ids is None else task_ids,
+            dag_id=dag_id or self.dag_id,
+            key=key,
+            run_id=self.run_id,
+            **more,
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -200,6 +230,17 @@ class DagRunView(RunRow):
         seen = self._view(row)
         fields = {f.name: getattr(seen, f.name) for f in dataclasses.fields(TaskInstanceView)}
         return MarkedTaskInstanceView(**fields, dag_run=self)
+
+    def previous_view(
+        self, row: task_reads.InstanceRow, pull: Callable[..., Any]
+    ) -> PreviousTaskInstanceView:
+        """The run's instance ``row`` as ``ti.get_previous_ti()`` gives it, pulling XComs of
+        this run through ``pull`` (the asking try's ``xcom_pull``)."""
+        seen = self._view(row)
+        fields = {f.name: getattr(seen, f.name) for f in dataclasses.fields(TaskInstanceView)}
+        return PreviousTaskInstanceView(
+            **fields, logical_date=self.logical_date, execution_date=self.logical_date, pull=pull
+        )
 
     def _view(self, row: task_reads.InstanceRow) -> TaskInstanceView:
         return TaskInstanceView(

@@ -91,6 +91,7 @@ class DAG(conveyor.DAG):
 
     default_schedule: ClassVar[Any] = timedelta(days=1)
     timeout_error: ClassVar[type[BaseException]] = AirflowTaskTimeout
+    previous_as_airflow_2: ClassVar[bool] = True
 
     def __init__(self, dag_id: str, description: str | None = None, **kwargs: Any) -> None:
         if description is not None:
@@ -158,6 +159,7 @@ class SdkDAG(DAG):
     default_schedule: ClassVar[Any] = None
     removed_context_names: ClassVar[Mapping[str, str]] = AIRFLOW3_REMOVED_CONTEXT
     skipping_branch_keeps_value: ClassVar[bool] = False
+    previous_as_airflow_2: ClassVar[bool] = False
 
     @property
     def schedule_interval(self) -> Any:

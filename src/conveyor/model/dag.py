@@ -69,6 +69,11 @@ class DAG:
     #: Whether a branch or short circuit that skipped tasks keeps its return value as its
     #: XCom (False for an Airflow 3 file's DAG, as there: see ``model/branch_value.py``).
     skipping_branch_keeps_value: ClassVar[bool] = True
+    #: Whether ``ti.get_previous_ti(state)`` and ``get_previous_dagrun`` look as Airflow 2
+    #: did (True for an Airflow 2 file's DAG: the run before, ``state`` the run's, and with
+    #: ``catchup`` the scheduled run before) or as Airflow 3 does (the task's last instance
+    #: before, ``state`` the instance's).
+    previous_as_airflow_2: ClassVar[bool] = False
 
     #: ``dag >> task`` (and ``task << dag``, ``task >> dag``) makes the task join the DAG, as
     #: in Airflow 1.10 (``model/dependencies.py``).

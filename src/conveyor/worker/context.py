@@ -33,11 +33,12 @@ from conveyor.model.datasets import AssetAlias
 from conveyor.model.task import BaseOperator, MappedOperator
 from conveyor.model.templating import standard_context
 from conveyor.model.xcom_arg import RETURN_VALUE
-from conveyor.run_views import TI_HINTS, DagRunView, log_url, missing
+from conveyor.run_views import TI_HINTS, DagRunView, PreviousTaskInstanceView, log_url, missing
 from conveyor.states import RunState, TaskState
 from conveyor.store import datasets, foreign, runs, sensing, trigger
 from conveyor.store.engine import Store, retrying
 from conveyor.store.mapping import xcom_value
+from conveyor.store.reads import lookups
 from conveyor.store.reads import tasks as task_reads
 from conveyor.store.runs import RunRow
 from conveyor.store.xcom import instance_xcom, upsert_xcom
@@ -380,6 +381,133 @@ class TaskInstanceHandle(metaclass=AirflowRowType):
         """The state of a run of any DAG."""
         with self._store.read() as conn:
             return runs.find_run(conn, dag_id, run_id).state
+
+    # -- Airflow's lookups of other runs (the task SDK's, and Airflow 2's previous ones) ----
+
+    def get_dagrun_state(self, dag_id: str, run_id: str) -> str:
+        """The state of a run of any DAG (NotFoundError naming it if there is none)."""
+        return self.dag_run_state(dag_id, run_id).value
+
+    def get_dr_count(
+        self,
+        dag_id: str,
+        logical_dates: list[datetime] | None = None,
+        run_ids: list[str] | None = None,
+        states: list[str] | None = None,
+    ) -> int:
+        """How many runs of ``dag_id`` have those logical dates, run ids and states."""
+        with self._store.read() as conn:
+            return lookups.run_count(
+                conn, dag_id, logical_dates=logical_dates, run_ids=run_ids, states=states
+            )
+
+    def get_ti_count(
+        self,
+        dag_id: str,
+        map_index: int | None = None,
+        task_ids: list[str] | None = None,
+        task_group_id: str | None = None,
+        logical_dates: list[datetime] | None = None,
+        run_ids: list[str] | None = None,
+        states: list[str] | None = None,
+    ) -> int:
+        """How many task instances of ``dag_id`` meet the filters (``"null"``: no state)."""
+        which = lookups.InstanceFilter(
+            dag_id, map_index, task_ids, task_group_id, logical_dates, run_ids
+        )
+        with self._store.read() as conn:
+            return lookups.instance_count(conn, which, states)
+
+    def get_task_states(
+        self,
+        dag_id: str,
+        map_index: int | None = None,
+        task_ids: list[str] | None = None,
+        task_group_id: str | None = None,
+        logical_dates: list[datetime] | None = None,
+        run_ids: list[str] | None = None,
+    ) -> dict[str, dict[str, str | None]]:
+        """``{run_id: {task_id: state}}`` of ``dag_id``'s instances that meet the filters
+        (a mapped task's instance as ``task_<map_index>``)."""
+        which = lookups.InstanceFilter(
+            dag_id, map_index, task_ids, task_group_id, logical_dates, run_ids
+        )
+        with self._store.read() as conn:
+            return lookups.instance_states(conn, which)
+
+    def get_previous_dagrun(self, state: str | None = None, session: Any = None) -> Any:
+        """The DAG's run before this one by logical date (in run state ``state``, when
+        given), or None. In an Airflow 2 file with ``catchup`` and no state, the scheduled
+        or backfilled run before, as Airflow 2's."""
+        with self._store.read() as conn:
+            run = lookups.previous_run(conn, **self._previous_run(state))
+        return None if run is None else DagRunView.of(run, self._store, self._web_url)
+
+    def get_previous_ti(
+        self,
+        state: str | None = None,
+        logical_date: datetime | None = None,
+        map_index: int = -1,
+        session: Any = None,
+    ) -> PreviousTaskInstanceView | None:
+        """This task's instance in an earlier run, or None. Airflow 3's (and Conveyor's
+        own DAGs'): its last instance in a run before ``logical_date`` (this run's), of
+        ``map_index``, in instance state ``state`` when given. An Airflow 2 file's: its
+        instance in the run ``get_previous_dagrun(state)`` gives (``state`` the run's)."""
+        with self._store.read() as conn:
+            if self._previous_as_airflow_2:
+                run = lookups.previous_run(conn, **self._previous_run(state))
+                row = None if run is None else task_reads.instance(conn, run.id, self.task_id, -1)
+                found = None if run is None or row is None else (run, row)
+            else:
+                found = lookups.previous_instance(
+                    conn,
+                    self.dag_id,
+                    self.task_id,
+                    map_index,
+                    before=logical_date or self._run.logical_date,
+                    state=state,
+                )
+        if found is None:
+            return None
+        run, row = found
+        return DagRunView.of(run, self._store, self._web_url).previous_view(row, self.xcom_pull)
+
+    def get_previous_start_date(
+        self, state: str | None = None, session: Any = None
+    ) -> datetime | None:
+        """When the instance ``get_previous_ti(state)`` gives started (Airflow 2's)."""
+        previous = self.get_previous_ti(state)
+        return None if previous is None else previous.start_date
+
+    def get_previous_execution_date(
+        self, state: str | None = None, session: Any = None
+    ) -> datetime | None:
+        """The logical date of the instance ``get_previous_ti(state)`` gives (Airflow 2's)."""
+        previous = self.get_previous_ti(state)
+        return None if previous is None else previous.logical_date
+
+    @property
+    def _previous_as_airflow_2(self) -> bool:
+        dag = self.task.dag
+        return dag is not None and dag.previous_as_airflow_2
+
+    def _previous_run(self, state: str | None) -> dict[str, Any]:
+        """The arguments of ``lookups.previous_run`` for the run before this one."""
+        dag = self.task.dag
+        scheduled_only = (
+            self._previous_as_airflow_2
+            and state is None
+            and dag is not None
+            and dag.catchup
+            and dag.schedule.can_be_scheduled
+        )
+        return {
+            "dag_id": self.dag_id,
+            "before": self._run.logical_date,
+            "state": state,
+            "scheduled_only": scheduled_only,
+        }
 
     def asset_events(self, key: str) -> list[AssetEvent]:
         """The events of a dataset (by URI) or through an alias (by its key), oldest first:

@@ -1,0 +1,97 @@
+"""A task's lookups of other runs, run by a real scheduler on both stores: the task SDK's
+``get_previous_ti``, ``get_previous_dagrun`` and counts in an Airflow 3 file, Airflow 2's
+``get_previous_ti``, ``get_previous_dagrun`` and ``get_previous_start_date`` in an Airflow 2
+file, where ``state`` is the run's rather than the task instance's."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from conveyor.states import RunState
+from run_env import Env
+from store_reads import returned
+
+START = datetime(2024, 1, 1, tzinfo=UTC)
+
+# "look" succeeds in every run; "other" fails where the run's conf asks, failing the run: so
+# the second run is failed while its "look" succeeded, which tells a run's state from the
+# task instance's.
+LOOKS = """
+from datetime import datetime
+
+@IMPORTS@
+
+
+def _ids(found):
+    return None if found is None else [found.run_id, found.state]
+
+
+@task
+def look(**context):
+    ti = context["ti"]
+    previous = ti.get_previous_ti()
+    return {
+        "n": context["dag_run"].conf["n"],
+        "previous_ti": _ids(previous),
+        "previous_ti_success": _ids(ti.get_previous_ti(state="success")),
+        "previous_dagrun": _ids(ti.get_previous_dagrun()),
+        "previous_dagrun_success": _ids(ti.get_previous_dagrun(state="success")),
+        "its_value": None if previous is None else previous.xcom_pull()["n"],
+        "previous_start": str(ti.get_previous_start_date()),
+        "runs_failed": ti.get_dr_count(dag_id="@DAG_ID@", states=["failed"]),
+    }
+
+
+@task
+def other(**context):
+    if context["dag_run"].conf.get("fail"):
+        raise ValueError("asked to fail")
+
+
+with DAG("@DAG_ID@", start_date=datetime(2024, 1, 1), schedule=None):
+    look()
+    other()
+"""
+
+SPELLINGS = {
+    "looks_af3": "from airflow.sdk import DAG, task",
+    "looks_af2": "from airflow import DAG\nfrom airflow.decorators import task",
+}
+
+
+def test_a_task_finds_its_previous_instance_and_run_as_each_airflow_did(env: Env) -> None:
+    for dag_id, imports in SPELLINGS.items():
+        body = LOOKS.replace("@IMPORTS@", imports).replace("@DAG_ID@", dag_id)
+        env.write_dag(f"{dag_id}.py", body, header=False)
+    env.sync()
+    seen = {}
+    for dag_id in SPELLINGS:
+        made = []
+        for n, fail in ((1, False), (2, True), (3, False)):
+            at = START + timedelta(days=n)
+            made.append(env.trigger(dag_id, conf={"n": n, "fail": fail}, at=at))
+            env.run(made[-1], limit=30)
+        assert [env.run_state(pk) for pk in made] == [
+            RunState.SUCCESS,
+            RunState.FAILED,
+            RunState.SUCCESS,
+        ]
+        runs = {r.id: r.run_id for r in env.dag_runs(dag_id)}
+        first, second, _ = (runs[pk] for pk in made)
+        first_look = returned(env.store, made[0], "look")
+        third_look = returned(env.store, made[2], "look")
+        seen[dag_id] = (third_look["previous_ti_success"], first, second)
+        assert first_look["previous_ti"] is None and first_look["previous_dagrun"] is None
+        assert first_look["its_value"] is None and first_look["previous_start"] == "None"
+        assert third_look["previous_ti"] == [second, "success"]
+        assert third_look["previous_dagrun"] == [second, "failed"]
+        assert third_look["previous_dagrun_success"] == [first, "success"]
+        assert third_look["its_value"] == 2  # pulled from the second run
+        assert third_look["previous_start"] != "None"
+        assert third_look["runs_failed"] == 1
+    # Airflow 3: the state is the instance's: the second run's "look" succeeded.
+    found, _, second = seen["looks_af3"]
+    assert found == [second, "success"]
+    # Airflow 2: the state is the run's: the second run failed, so the first is found.
+    found, first, _ = seen["looks_af2"]
+    assert found == [first, "success"]
