@@ -201,6 +201,10 @@ class DagRunView(RunRow):
     def run_after(self) -> datetime:
         return self.data_interval_end if self.run_type == "scheduled" else self.logical_date
 
+    def get_state(self) -> str:
+        """The run's state as read (Airflow 2's ``DagRun.get_state()``)."""
+        return self.state.value
+
     @property
     def external_trigger(self) -> bool:
         """Airflow's: made by a person or a trigger, not by the schedule or a dataset."""

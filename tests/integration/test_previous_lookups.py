@@ -95,3 +95,47 @@ def test_a_task_finds_its_previous_instance_and_run_as_each_airflow_did(env: Env
     # Airflow 2: the state is the run's: the second run failed, so the first is found.
     found, first, _ = seen["looks_af2"]
     assert found == [first, "success"]
+
+
+LAST_RUN = """
+from datetime import datetime
+
+from airflow import DAG
+from airflow.decorators import task
+from airflow.models.dag import get_last_dagrun
+from airflow.sdk import DAG as SdkDAG
+
+
+@task
+def last(**context):
+    found = context["dag"].get_last_dagrun(include_externally_triggered=True)
+    try:
+        SdkDAG("not_registered", schedule=None).get_last_dagrun()
+        refused = None
+    except AttributeError as exc:
+        refused = str(exc)
+    return {
+        "last": [found.run_id, found.get_state(), found.execution_date.isoformat()],
+        "scheduled_last": context["dag"].get_last_dagrun(),
+        "by_function": get_last_dagrun("last_run", None, True).run_id,
+        "refused": refused,
+    }
+
+
+with DAG("last_run", start_date=datetime(2024, 1, 1), schedule=None):
+    last()
+"""
+
+
+def test_an_airflow_2_dag_reads_its_last_run(env: Env) -> None:
+    env.write_dag("last_run.py", LAST_RUN, header=False)
+    env.sync()
+    at = START + timedelta(days=3)
+    run = env.trigger("last_run", at=at)
+    env.run(run, limit=30)
+    seen = returned(env.store, run, "last")
+    run_id = env.dag_runs("last_run")[0].run_id
+    assert seen["last"] == [run_id, "running", at.isoformat()]  # itself, while it runs
+    assert seen["scheduled_last"] is None  # a triggered run counts only when asked
+    assert seen["by_function"] == run_id
+    assert "Airflow 3's DAG has no get_last_dagrun" in seen["refused"]

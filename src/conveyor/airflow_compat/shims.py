@@ -14,7 +14,7 @@ import inspect
 import types
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import conveyor
 from conveyor import lifecycle
@@ -29,6 +29,9 @@ from conveyor.model.dag import UTC
 from conveyor.model.dependencies import DependencyTarget, tasks_of
 from conveyor.model.runtime import get_current_context
 from conveyor.states import FAILED_LIKE, FINISHED, TaskState
+
+if TYPE_CHECKING:
+    from conveyor.run_views import DagRunView
 
 __all__ = [
     "DAG",
@@ -93,6 +96,14 @@ class DAG(conveyor.DAG):
     timeout_error: ClassVar[type[BaseException]] = AirflowTaskTimeout
     previous_as_airflow_2: ClassVar[bool] = True
 
+    def get_last_dagrun(
+        self, session: Any = None, include_externally_triggered: bool = False
+    ) -> DagRunView | None:
+        """Airflow 2's: the DAG's run with the latest logical date, read from the store now
+        (a run a person or a task triggered only with ``include_externally_triggered``);
+        None while it has none."""
+        return last_dagrun(self.dag_id, session, include_externally_triggered)
+
     def __init__(self, dag_id: str, description: str | None = None, **kwargs: Any) -> None:
         if description is not None:
             kwargs["description"] = description
@@ -152,6 +163,20 @@ AIRFLOW3_REMOVED_CONTEXT: dict[str, str] = {
 }
 
 
+def last_dagrun(
+    dag_id: str, session: Any = None, include_externally_triggered: bool = False
+) -> DagRunView | None:
+    """Airflow 2's ``airflow.models.dag.get_last_dagrun``: see ``DAG.get_last_dagrun``."""
+    from conveyor.connections import current_store  # the store's modules: at first use
+    from conveyor.run_views import DagRunView
+    from conveyor.store.reads import lookups
+
+    store, settings = current_store()
+    with store.read() as conn:
+        run = lookups.last_run(conn, dag_id, triggered_too=include_externally_triggered)
+    return None if run is None else DagRunView.of(run, store, settings.public_web_url)
+
+
 class SdkDAG(DAG):
     """Airflow 3's ``DAG``: no schedule unless one is given, none of the context names
     Airflow 3 removed, and no return value kept by a branch that skipped tasks."""
@@ -165,6 +190,12 @@ class SdkDAG(DAG):
     def schedule_interval(self) -> Any:
         raise AttributeError(
             f"DAG {self.dag_id!r}: Airflow 3 removed schedule_interval: read schedule"
+        )
+
+    def get_last_dagrun(self, *args: Any, **kwargs: Any) -> Any:
+        raise AttributeError(
+            f"DAG {self.dag_id!r}: Airflow 3's DAG has no get_last_dagrun: a task asks "
+            "context['ti'].get_previous_dagrun() or get_dr_count(), other code the REST API"
         )
 
 

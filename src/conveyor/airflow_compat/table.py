@@ -194,7 +194,7 @@ MODULES: dict[str, dict[str, str]] = {
         "XCom": "conveyor.airflow_compat.xcom_model:XCom",
         "DagBag": _BAG,
     },
-    "airflow.models.dag": {"DAG": f"{_SHIMS}:DAG"},
+    "airflow.models.dag": {"DAG": f"{_SHIMS}:DAG", "get_last_dagrun": f"{_SHIMS}:last_dagrun"},
     "airflow.models.dagbag": {"DagBag": _BAG},
     "airflow.models.base": {"ID_LEN": f"{_VALUES}:ID_LEN"},
     "airflow.models.taskinstancekey": same_names(_VALUES, "TaskInstanceKey"),

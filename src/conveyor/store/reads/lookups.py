@@ -124,6 +124,16 @@ def previous_run(
     return None if row is None else run_row(row)
 
 
+def last_run(conn: Connection, dag_id: str, *, triggered_too: bool = False) -> RunRow | None:
+    """The run of ``dag_id`` with the latest logical date (of those the schedule, a backfill
+    or an asset made, unless ``triggered_too``: then of every run), or None."""
+    query = select(dag_run).where(dag_run.c.dag_id == dag_id)
+    if not triggered_too:
+        query = query.where(dag_run.c.run_type != "manual")
+    row = conn.execute(query.order_by(dag_run.c.logical_date.desc()).limit(1)).first()
+    return None if row is None else run_row(row)
+
+
 def previous_instance(
     conn: Connection,
     dag_id: str,
