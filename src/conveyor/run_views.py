@@ -13,7 +13,7 @@ import dataclasses
 import enum
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from conveyor.exceptions import AirflowException
@@ -141,8 +141,11 @@ class PreviousTaskInstanceView(TaskInstanceView):
     Airflow 2's task instance pulls."""
 
     logical_date: datetime | None = None
-    execution_date: datetime | None = None
     pull: Callable[..., Any] | None = dataclasses.field(default=None, repr=False, compare=False)
+
+    @property
+    def execution_date(self) -> datetime | None:
+        return self.logical_date
 
     def xcom_pull(
         self,
@@ -172,6 +175,9 @@ class MarkedTaskInstanceView(TaskInstanceView):
 
     dag_run: DagRunView | None = None
     task: None = None
+
+
+_View = TypeVar("_View", bound=TaskInstanceView)
 
 
 class DagRunView(RunRow):
@@ -219,7 +225,9 @@ class DagRunView(RunRow):
         wanted = None
         if state is not None:
             wanted = {str(s) for s in (state if isinstance(state, list | tuple | set) else [state])}
-        return [self._view(r) for r in rows if wanted is None or r.state in wanted]
+        return [
+            self._view(r, TaskInstanceView) for r in rows if wanted is None or r.state in wanted
+        ]
 
     def get_task_instance(self, task_id: str, map_index: int = -1) -> TaskInstanceView | None:
         """One task instance of the run, or None (Airflow's answer too)."""
@@ -227,27 +235,23 @@ class DagRunView(RunRow):
             return None
         with self._store.read() as conn:
             row = task_reads.instance(conn, self.id, task_id, map_index)
-        return None if row is None else self._view(row)
+        return None if row is None else self._view(row, TaskInstanceView)
 
     def marked(self, row: task_reads.InstanceRow) -> MarkedTaskInstanceView:
         """The run's instance ``row``, marked by a person (see :class:`MarkedTaskInstanceView`)."""
-        seen = self._view(row)
-        fields = {f.name: getattr(seen, f.name) for f in dataclasses.fields(TaskInstanceView)}
-        return MarkedTaskInstanceView(**fields, dag_run=self)
+        return self._view(row, MarkedTaskInstanceView, dag_run=self)
 
     def previous_view(
         self, row: task_reads.InstanceRow, pull: Callable[..., Any]
     ) -> PreviousTaskInstanceView:
         """The run's instance ``row`` as ``ti.get_previous_ti()`` gives it, pulling XComs of
         this run through ``pull`` (the asking try's ``xcom_pull``)."""
-        seen = self._view(row)
-        fields = {f.name: getattr(seen, f.name) for f in dataclasses.fields(TaskInstanceView)}
-        return PreviousTaskInstanceView(
-            **fields, logical_date=self.logical_date, execution_date=self.logical_date, pull=pull
-        )
+        return self._view(row, PreviousTaskInstanceView, logical_date=self.logical_date, pull=pull)
 
-    def _view(self, row: task_reads.InstanceRow) -> TaskInstanceView:
-        return TaskInstanceView(
+    def _view(self, row: task_reads.InstanceRow, view: type[_View], **more: Any) -> _View:
+        """The run's instance ``row`` as ``view`` (a ``TaskInstanceView``), with ``more``."""
+        return view(
+            **more,
             dag_id=self.dag_id,
             run_id=self.run_id,
             task_id=row.task_id,

@@ -22,7 +22,7 @@ from conveyor.airflow_compat.operators import BashTaskOperator, airflow_operator
 from conveyor.airflow_compat.table import ACCEPTED_KEYWORDS, DOCS, REFUSED_KEYWORDS
 from conveyor.airflow_compat.task_conditions import run_if, skip_if
 from conveyor.clock import utcnow
-from conveyor.connections import Connection, get_connection
+from conveyor.connections import Connection, current_store, get_connection
 from conveyor.decorators import TaskFunction
 from conveyor.exceptions import AirflowTaskTimeout, DagDefinitionError
 from conveyor.model.dag import UTC
@@ -167,13 +167,12 @@ def last_dagrun(
     dag_id: str, session: Any = None, include_externally_triggered: bool = False
 ) -> DagRunView | None:
     """Airflow 2's ``airflow.models.dag.get_last_dagrun``: see ``DAG.get_last_dagrun``."""
-    from conveyor.connections import current_store  # the store's modules: at first use
-    from conveyor.run_views import DagRunView
+    from conveyor.run_views import DagRunView  # the store's reads: at first use
     from conveyor.store.reads import lookups
 
     store, settings = current_store()
     with store.read() as conn:
-        run = lookups.last_run(conn, dag_id, triggered_too=include_externally_triggered)
+        run = lookups.latest_run(conn, dag_id, triggered_too=include_externally_triggered)
     return None if run is None else DagRunView.of(run, store, settings.public_web_url)
 
 

@@ -65,9 +65,8 @@ def follow_only(task: BaseOperator, chosen: list[str]) -> None:
     """Follow only ``chosen`` (checked ids) when the try succeeds, as a branch does; in an
     Airflow 3 file, end ``execute`` here when that skips a direct downstream task."""
     setattr(task, FOLLOWED_BY_SKIPS, chosen)
-    if skips_end_execute(task) and task.dag is not None:
-        kept = set(chosen) | _downstream_of(task.dag, chosen)
-        skipped = sorted(tid for tid in task.downstream_task_ids if tid not in kept)
+    if task.dag is not None and skips_end_execute(task):
+        skipped = branch_skips(task.dag, task, chosen)
         if skipped:
             raise DownstreamTasksSkipped(tasks=skipped)
 
@@ -110,11 +109,11 @@ def _downstream_of(dag: DAG, task_ids: list[str]) -> set[str]:
     return found
 
 
-def branch_would_skip(dag: DAG, task: BaseOperator, chosen: list[str]) -> bool:
-    """Whether a branch that chose ``chosen`` skips a direct downstream task: one not
-    chosen and not after a chosen one (as ``engine.planning.branch_skips``)."""
+def branch_skips(dag: DAG, task: BaseOperator, chosen: list[str]) -> list[str]:
+    """The direct downstream tasks a branch that chose ``chosen`` skips: those not chosen
+    and not after a chosen one (as ``engine.planning.branch_skips``), sorted."""
     kept = set(chosen) | _downstream_of(dag, chosen)
-    return any(tid not in kept for tid in task.downstream_task_ids)
+    return sorted(tid for tid in task.downstream_task_ids if tid not in kept)
 
 
 def short_circuit_would_skip(dag: DAG, task: BaseOperator, every: bool) -> bool:
@@ -133,5 +132,5 @@ def kept_value(
     if task.skip_downstream is not None:
         skips = short_circuit_would_skip(dag, task, task.skip_downstream == "all")
     else:
-        skips = branch_would_skip(dag, task, chosen)
+        skips = bool(branch_skips(dag, task, chosen))
     return None if skips else value

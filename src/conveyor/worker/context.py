@@ -440,7 +440,7 @@ class TaskInstanceHandle(metaclass=AirflowRowType):
         given), or None. In an Airflow 2 file with ``catchup`` and no state, the scheduled
         or backfilled run before, as Airflow 2's."""
         with self._store.read() as conn:
-            run = lookups.previous_run(conn, **self._previous_run(state))
+            run = lookups.latest_run(conn, self.dag_id, **self._runs_before(state))
         return None if run is None else DagRunView.of(run, self._store, self._web_url)
 
     def get_previous_ti(
@@ -456,9 +456,9 @@ class TaskInstanceHandle(metaclass=AirflowRowType):
         instance in the run ``get_previous_dagrun(state)`` gives (``state`` the run's)."""
         with self._store.read() as conn:
             if self._previous_as_airflow_2:
-                run = lookups.previous_run(conn, **self._previous_run(state))
-                row = None if run is None else task_reads.instance(conn, run.id, self.task_id, -1)
-                found = None if run is None or row is None else (run, row)
+                found = lookups.instance_in_latest_run(
+                    conn, self.dag_id, self.task_id, **self._runs_before(state)
+                )
             else:
                 found = lookups.previous_instance(
                     conn,
@@ -492,8 +492,9 @@ class TaskInstanceHandle(metaclass=AirflowRowType):
         dag = self.task.dag
         return dag is not None and dag.previous_as_airflow_2
 
-    def _previous_run(self, state: str | None) -> dict[str, Any]:
-        """The arguments of ``lookups.previous_run`` for the run before this one."""
+    def _runs_before(self, state: str | None) -> dict[str, Any]:
+        """Which runs ``get_previous_dagrun(state)`` looks among: before this one, in that
+        state; in an Airflow 2 file with ``catchup`` and no state, none triggered."""
         dag = self.task.dag
         scheduled_only = (
             self._previous_as_airflow_2
@@ -503,10 +504,9 @@ class TaskInstanceHandle(metaclass=AirflowRowType):
             and dag.schedule.can_be_scheduled
         )
         return {
-            "dag_id": self.dag_id,
             "before": self._run.logical_date,
             "state": state,
-            "scheduled_only": scheduled_only,
+            "triggered_too": not scheduled_only,
         }
 
     def asset_events(self, key: str) -> list[AssetEvent]:

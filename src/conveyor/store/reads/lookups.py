@@ -13,12 +13,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, func, or_, select
 
 from conveyor.store.reads._rows import row_as
-from conveyor.store.reads.tasks import INSTANCE_COLUMNS, InstanceRow
-from conveyor.store.runs import RunRow, run_row
+from conveyor.store.reads.tasks import INSTANCE_COLUMNS, InstanceRow, instance
+from conveyor.store.runs import RunRow, get_run, run_row
 from conveyor.store.tables import dag_run, task_instance
 
 #: Airflow's name for an instance with no state yet, and Conveyor's.
@@ -105,33 +106,36 @@ def instance_states(conn: Connection, which: InstanceFilter) -> dict[str, dict[s
     return states
 
 
-def previous_run(
+def latest_run(
     conn: Connection,
     dag_id: str,
-    before: datetime,
-    state: str | None = None,
     *,
-    scheduled_only: bool = False,
+    before: datetime | None = None,
+    state: str | None = None,
+    triggered_too: bool = True,
 ) -> RunRow | None:
-    """The run of ``dag_id`` with the latest logical date before ``before`` (of those in
-    ``state``, when given; none a person triggered, with ``scheduled_only``), or None."""
-    query = select(dag_run).where(dag_run.c.dag_id == dag_id, dag_run.c.logical_date < before)
+    """The run of ``dag_id`` with the latest logical date (before ``before``, in ``state``,
+    when given; of those the schedule, a backfill or an asset made, without
+    ``triggered_too``), or None."""
+    query = select(dag_run).where(dag_run.c.dag_id == dag_id)
+    if before is not None:
+        query = query.where(dag_run.c.logical_date < before)
     if state is not None:
         query = query.where(dag_run.c.state == str(state))
-    if scheduled_only:
-        query = query.where(dag_run.c.run_type != "manual")
-    row = conn.execute(query.order_by(dag_run.c.logical_date.desc()).limit(1)).first()
-    return None if row is None else run_row(row)
-
-
-def last_run(conn: Connection, dag_id: str, *, triggered_too: bool = False) -> RunRow | None:
-    """The run of ``dag_id`` with the latest logical date (of those the schedule, a backfill
-    or an asset made, unless ``triggered_too``: then of every run), or None."""
-    query = select(dag_run).where(dag_run.c.dag_id == dag_id)
     if not triggered_too:
         query = query.where(dag_run.c.run_type != "manual")
     row = conn.execute(query.order_by(dag_run.c.logical_date.desc()).limit(1)).first()
     return None if row is None else run_row(row)
+
+
+def instance_in_latest_run(
+    conn: Connection, dag_id: str, task_id: str, **run_filters: Any
+) -> tuple[RunRow, InstanceRow] | None:
+    """The task's instance (unmapped) in the run ``latest_run(**run_filters)`` finds, with
+    that run; None when there is no such run, or it has no such instance."""
+    run = latest_run(conn, dag_id, **run_filters)
+    row = None if run is None else instance(conn, run.id, task_id, -1)
+    return None if run is None or row is None else (run, row)
 
 
 def previous_instance(
@@ -146,7 +150,7 @@ def previous_instance(
     """The instance of the task in the run with the latest logical date (before ``before``,
     when given) that has one (in ``state``, when given), with that run; or None."""
     query = (
-        select(*INSTANCE_COLUMNS, dag_run.c.run_id)
+        select(*INSTANCE_COLUMNS)
         .select_from(task_instance.join(dag_run, _run_of_instance()))
         .where(
             dag_run.c.dag_id == dag_id,
@@ -163,8 +167,7 @@ def previous_instance(
     found = conn.execute(query).first()
     if found is None:
         return None
-    run = run_row(conn.execute(select(dag_run).where(dag_run.c.id == found.run_pk)).one())
-    return run, row_as(InstanceRow, found)
+    return get_run(conn, found.run_pk), row_as(InstanceRow, found)
 
 
 def _run_of_instance() -> ColumnElement[bool]:
