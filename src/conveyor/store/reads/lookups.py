@@ -149,14 +149,11 @@ def previous_instance(
 ) -> tuple[RunRow, InstanceRow] | None:
     """The instance of the task in the run with the latest logical date (before ``before``,
     when given) that has one (in ``state``, when given), with that run; or None."""
+    which = InstanceFilter(dag_id, map_index, [task_id])
     query = (
         select(*INSTANCE_COLUMNS)
         .select_from(task_instance.join(dag_run, _run_of_instance()))
-        .where(
-            dag_run.c.dag_id == dag_id,
-            task_instance.c.task_id == task_id,
-            task_instance.c.map_index == map_index,
-        )
+        .where(*which.where())
         .order_by(dag_run.c.logical_date.desc())
         .limit(1)
     )
