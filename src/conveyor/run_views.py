@@ -154,16 +154,16 @@ class PreviousTaskInstanceView(TaskInstanceView):
         key: str = "return_value",
         **more: Any,
     ) -> Any:
-        """An XCom of that run; ``task_ids=None``: this task's."""
+        """An XCom of that run (another's with ``run_id=``); ``task_ids=None``: this
+        task's."""
         if self.pull is None:
             raise AttributeError("this task instance was read without a store to pull from")
-        more.pop("run_id", None)
-        more.pop("session", None)
+        more.pop("session", None)  # Airflow 2's ORM session: the store needs none
         return self.pull(
             task_ids=self.task_id if task_ids is None else task_ids,
             dag_id=dag_id or self.dag_id,
             key=key,
-            run_id=self.run_id,
+            run_id=more.pop("run_id", None) or self.run_id,
             **more,
         )
 

@@ -26,6 +26,14 @@ def _ids(found):
     return None if found is None else [found.run_id, found.state]
 
 
+def _refusal(ask):
+    try:
+        ask()
+    except TypeError as exc:
+        return str(exc)
+    return None
+
+
 @task
 def look(**context):
     ti = context["ti"]
@@ -39,6 +47,7 @@ def look(**context):
         "its_value": None if previous is None else previous.xcom_pull()["n"],
         "previous_start": str(ti.get_previous_start_date()),
         "runs_failed": ti.get_dr_count(dag_id="@DAG_ID@", states=["failed"]),
+        "index_refused": _refusal(lambda: ti.get_previous_ti(map_index=0)),
     }
 
 
@@ -64,7 +73,7 @@ def test_a_task_finds_its_previous_instance_and_run_as_each_airflow_did(env: Env
         body = LOOKS.replace("@IMPORTS@", imports).replace("@DAG_ID@", dag_id)
         env.write_dag(f"{dag_id}.py", body, header=False)
     env.sync()
-    seen = {}
+    seen, refusals = {}, {}
     for dag_id in SPELLINGS:
         made = []
         for n, fail in ((1, False), (2, True), (3, False)):
@@ -81,6 +90,7 @@ def test_a_task_finds_its_previous_instance_and_run_as_each_airflow_did(env: Env
         first_look = returned(env.store, made[0], "look")
         third_look = returned(env.store, made[2], "look")
         seen[dag_id] = (third_look["previous_ti_success"], first, second)
+        refusals[dag_id] = third_look["index_refused"]
         assert first_look["previous_ti"] is None and first_look["previous_dagrun"] is None
         assert first_look["its_value"] is None and first_look["previous_start"] == "None"
         assert third_look["previous_ti"] == [second, "success"]
@@ -92,6 +102,8 @@ def test_a_task_finds_its_previous_instance_and_run_as_each_airflow_did(env: Env
     # Airflow 3: the state is the instance's: the second run's "look" succeeded.
     found, _, second = seen["looks_af3"]
     assert found == [second, "success"]
+    assert refusals["looks_af3"] is None  # Airflow 3 takes map_index=
+    assert "Airflow 2's takes state= only" in refusals["looks_af2"]
     # Airflow 2: the state is the run's: the second run failed, so the first is found.
     found, first, _ = seen["looks_af2"]
     assert found == [first, "success"]

@@ -454,6 +454,11 @@ class TaskInstanceHandle(metaclass=AirflowRowType):
         own DAGs'): its last instance in a run before ``logical_date`` (this run's), of
         ``map_index``, in instance state ``state`` when given. An Airflow 2 file's: its
         instance in the run ``get_previous_dagrun(state)`` gives (``state`` the run's)."""
+        if self._previous_as_airflow_2 and (logical_date is not None or map_index != -1):
+            raise TypeError(
+                "get_previous_ti(logical_date=, map_index=) is Airflow 3's: Airflow 2's takes "
+                "state= only (this DAG is an Airflow 2 file's, from airflow or airflow.models)"
+            )
         with self._store.read() as conn:
             if self._previous_as_airflow_2:
                 found = lookups.instance_in_latest_run(
