@@ -51,6 +51,11 @@ DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/conveyor_test"
 PAUSED_AT_CREATION_VAR = "CONVEYOR_DAGS_ARE_PAUSED_AT_CREATION"
 os.environ[PAUSED_AT_CREATION_VAR] = "false"
 
+#: A quick ``conveyor`` command goes to a command server that outlives it
+#: (conveyor/cli/command_client.py). The suite's commands run where they are started, each
+#: test's processes its own; tests/acceptance/test_cli_command_server.py turns it on.
+os.environ["CONVEYOR_COMMAND_SERVER"] = "off"
+
 #: Loops fast enough that a whole run takes about a second, slow enough for a 2-core machine.
 FAST = {
     "scheduler_loop_seconds": 0.1,

@@ -8,9 +8,14 @@ authoring API, its operators and sensors.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+
+# Not typing's: every ``conveyor`` command line imports this package first, and typing
+# costs as much as the rest of a quick command's client (mypy reads any TYPE_CHECKING so).
+TYPE_CHECKING = False
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from conveyor.decorators import setup, task, teardown
     from conveyor.exceptions import Fail, Skip
     from conveyor.model.dag import DAG, dag
