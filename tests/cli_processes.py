@@ -244,6 +244,19 @@ def live_members(group: int) -> list[int]:
     return found
 
 
+def running_with(*words: str) -> list[int]:
+    """Live processes whose command line has each of ``words`` as one of its arguments."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0") if entry.name.isdigit() else []
+        except OSError:
+            continue
+        if argv and all(w.encode() in argv for w in words) and alive(int(entry.name)):
+            found.append(int(entry.name))
+    return found
+
+
 _running: set[CliProcess] = set()
 
 

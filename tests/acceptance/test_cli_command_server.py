@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from cli_processes import CONVEYOR, cli_env, run_cli
+from cli_processes import CONVEYOR, cli_env, run_cli, running_with
 from conveyor.cli import command_client
 
 DAGS = """
@@ -38,17 +38,7 @@ for dag_id in ("sales_daily", "sales_weekly"):
 
 def _server_pids(folder: Path) -> list[int]:
     """The command servers whose runtime folder is ``folder``."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"conveyor.cli.command_server" in argv and str(folder).encode() in argv:
-            found.append(int(entry.name))
-    return found
+    return running_with("conveyor.cli.command_server", str(folder))
 
 
 def _wait_for(predicate, what: str, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]

@@ -114,6 +114,10 @@ _LENGTH = struct.Struct("!I")
 
 
 def enabled(environ: Mapping[str, str]) -> bool:
+    """Whether quick commands go to a server: on Linux (a socket's peer is known there, as
+    ``SO_PEERCRED``), unless the setting turns it off."""
+    if not sys.platform.startswith("linux"):
+        return False
     return environ.get(SWITCH, "on").strip().lower() not in {"off", "0", "false", "no"}
 
 
@@ -186,8 +190,12 @@ def run_served(argv: Sequence[str]) -> int | None:
 def _served(connection: socket.socket, argv: Sequence[str], folder: str, key: str) -> int | None:
     umask = os.umask(0o077)
     os.umask(umask)
+    try:
+        cwd = os.getcwd()
+    except OSError:  # a folder removed under the shell: the command says what it can here
+        return None
     request = marshal.dumps(
-        {"argv": list(argv), "cwd": os.getcwd(), "env": dict(os.environ), "umask": umask}
+        {"argv": list(argv), "cwd": cwd, "env": dict(os.environ), "umask": umask}
     )
     connection.settimeout(ACCEPT_TIMEOUT_SECONDS)
     replies = connection.makefile("rb")

@@ -271,7 +271,8 @@ class CommandServer:
             os.environ.update(request["env"])
             _reopen_standard_streams()
             sys.argv = ["conveyor", *request["argv"]]
-        except BaseException:
+        except BaseException:  # said on the client's stderr once it is ours, else the log's
+            traceback.print_exc()
             os._exit(70)
         _run_command()
 
