@@ -13,7 +13,10 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import shutil
+import signal
 import sqlite3
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -53,8 +56,13 @@ os.environ[PAUSED_AT_CREATION_VAR] = "false"
 
 #: A quick ``conveyor`` command goes to a command server that outlives it
 #: (conveyor/cli/command_client.py). The suite's commands run where they are started, each
-#: test's processes its own; tests/acceptance/test_cli_command_server.py turns it on.
+#: test's processes its own; tests/acceptance/test_cli_command_server.py turns it on. A test
+#: that gives its commands an environment without any CONVEYOR_* turns it on too: their
+#: servers live in this session's runtime folder (short: a socket's path has 107 bytes at
+#: most) and are stopped with the session.
 os.environ["CONVEYOR_COMMAND_SERVER"] = "off"
+SESSION_RUNTIME = Path(tempfile.mkdtemp(prefix="cr-"))
+os.environ["XDG_RUNTIME_DIR"] = str(SESSION_RUNTIME)
 
 #: Loops fast enough that a whole run takes about a second, slow enough for a 2-core machine.
 FAST = {
@@ -186,6 +194,16 @@ SLOW_FILES_FIRST = (
     "tests/integration/test_deferral.py",
     "tests/differential/test_differential.py",
 )
+
+
+def pytest_sessionfinish() -> None:
+    """The command servers this session's commands started leave with it."""
+    for pid in cli_processes.running_with(
+        "conveyor.cli.command_server", str(SESSION_RUNTIME / "conveyor")
+    ):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    shutil.rmtree(SESSION_RUNTIME, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
