@@ -248,3 +248,24 @@ def test_the_server_imports_no_console_and_starts_no_thread() -> None:
     result = subprocess.run([python, "-c", probe], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "1", "True", "True"]
+
+
+def test_commands_at_once_each_get_their_own_answer(served: Served) -> None:
+    """A script's commands started together: each answered, each with its own output."""
+    served.start()
+    for n in range(8):
+        assert run_cli(served.env, "variables", "set", f"v{n}", f"value {n}").returncode == 0
+    clients = [
+        subprocess.Popen(
+            [CONVEYOR, "variables", "get", f"v{n}"],
+            env=served.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(8)
+    ]
+    answers = [client.communicate(timeout=60) for client in clients]
+    assert [client.returncode for client in clients] == [0] * 8
+    assert [out.strip() for out, _ in answers] == [f"value {n}" for n in range(8)]
+    assert served.served().count("variables get") == 8
