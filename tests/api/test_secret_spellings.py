@@ -80,7 +80,15 @@ def world(tmp_path: Path, store_url: str) -> Iterator[World]:
     made = make_world(tmp_path, store_url, execute=())
     text = textwrap.dedent(SPELLED).replace("@TMP@", str(tmp_path))
     (made.settings.dags_path / "spelled.py").write_text(text)
-    warehouse = Connection("warehouse", "postgresql", "db.internal", 5432, "etl", PASSWORD, "s")
+    warehouse = Connection(
+        "warehouse",
+        "postgresql",
+        host="db.internal",
+        port=5432,
+        login="etl",
+        password=PASSWORD,
+        schema="s",
+    )
     repository.set_connection(made.store, made.settings, warehouse)
     repository.set_connection(made.store, made.settings, Connection("api", "http", password=TOKEN))
     config = json.dumps(CONFIG)

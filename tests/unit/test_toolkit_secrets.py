@@ -79,6 +79,16 @@ def test_airflow_2s_uri_keyword_builds_the_connection() -> None:
         Connection(conn_id="db")
 
 
+def test_fields_after_the_type_are_refused_by_position() -> None:
+    """Airflow's core model and its task SDK take the fields after ``description, host`` in
+    different orders, and Conveyor's own order was a third: a third positional value is
+    refused, naming the keywords, rather than stored in a field the file did not mean."""
+    with pytest.raises(TypeError, match=r"give the fields after conn_type by name"):
+        Connection("db", "postgres", "the warehouse", "db.local")
+    named = Connection("db", "postgres", description="the warehouse", host="db.local")
+    assert (named.description, named.host) == ("the warehouse", "db.local")
+
+
 def test_uri_round_trips_with_quoted_password_port_schema_and_extra() -> None:
     conn = Connection.from_uri(
         "db", "postgres://etl:p%40ss%2Fw@db.local:6543/sales?sslmode=require"

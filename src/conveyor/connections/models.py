@@ -59,6 +59,7 @@ class Connection:
         self,
         conn_id: str,
         conn_type: str | None = None,
+        *positional: object,
         host: str | None = None,
         port: int | None = None,
         login: str | None = None,
@@ -67,12 +68,22 @@ class Connection:
         extra: str | Mapping[str, Any] | None = None,
         description: str | None = None,
         secret_fields: Iterable[str] = (),
-        *,
         uri: str | None = None,
     ) -> None:
         """The fields by name, or Airflow 2's ``Connection(conn_id=..., uri=...)``. ``extra``
         may be the JSON text of an object (Airflow's form) or a dict, kept as its JSON text;
-        an empty one is ``None``, as in Airflow."""
+        an empty one is ``None``, as in Airflow.
+
+        Only ``conn_id`` and ``conn_type`` may be given by position: Airflow's core model
+        takes ``description, host, login, password, schema, port, extra`` next, its task SDK
+        ``description, host, schema, login, password, port, extra``, so a third positional
+        value would mean a different field to each; it is refused, naming the keywords."""
+        if positional:
+            raise TypeError(
+                f"Connection({conn_id!r}, {conn_type!r}, ...): give the fields after conn_type "
+                f"by name (description=, host=, login=, password=, schema=, port=, extra=): "
+                f"Airflow 2 and Airflow 3 take them by position in different orders"
+            )
         fields: dict[str, Any] = {
             "conn_type": conn_type,
             "host": host,
