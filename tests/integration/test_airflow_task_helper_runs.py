@@ -91,7 +91,12 @@ with DAG("helpers", start_date=START, schedule=None):
             Ready(task_id="again", mode="reschedule")
         except ValueError as exc:
             refused = str(exc)
-        return [stopped, refused]
+        later = Ready(task_id="later")
+        try:
+            later.mode = "reschedule"  # set after it was built: refused as well
+        except ValueError as exc:
+            refused_later = str(exc)
+        return [stopped, refused, refused_later, later.mode]
 
     @task
     def environment():
@@ -298,9 +303,11 @@ def test_masking_metrics_timeouts_and_poke_only_sensors_inside_tasks(env: Env) -
     run = env.trigger("helpers")
     env.run(run, limit=30)
     assert set(env.states(run).values()) == {TaskState.SUCCESS}, env.tries(run, "careful")
-    stopped, refused = returned(env.store, run, "careful")
+    stopped, refused, refused_later, mode = returned(env.store, run, "careful")
     assert stopped == "the step took too long"
     assert "poke-only" in refused
+    assert refused_later == "cannot set mode to 'reschedule': Ready is a poke-only sensor"
+    assert mode == "poke"
     run_id = env.dag_runs("helpers")[0].run_id
     log = log_path_for(env.settings(), "helpers", run_id, "careful", 1).read_text()
     assert "token *** for visible-user with ***" in log

@@ -124,18 +124,18 @@ class timeout:  # Airflow's name: ``with timeout(...)``
 
 
 def poke_mode_only(cls: type[T]) -> type[T]:
-    """A sensor class that only pokes: building one with another ``mode`` raises
-    ValueError, as Airflow's decorator makes it."""
-    built = cls.__init__
+    """A sensor class that only pokes, as Airflow's decorator makes it: its ``mode`` is
+    ``"poke"``, and setting another (when the sensor is built, or later on it) raises
+    ValueError."""
 
-    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
-        built(self, *args, **kwargs)
-        if getattr(self, "mode", "poke") != "poke":
-            raise ValueError(
-                f"cannot set mode to {self.mode!r}: {cls.__name__} is a poke-only sensor"
-            )
+    def mode(self: Any) -> str:
+        return "poke"
 
-    cls.__init__ = __init__  # type: ignore[method-assign]
+    def set_mode(self: Any, value: str) -> None:
+        if value != "poke":
+            raise ValueError(f"cannot set mode to {value!r}: {cls.__name__} is a poke-only sensor")
+
+    cls.mode = property(mode, set_mode)  # type: ignore[attr-defined]
     return cls
 
 
