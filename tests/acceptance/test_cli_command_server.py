@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -269,3 +270,18 @@ def test_commands_at_once_each_get_their_own_answer(served: Served) -> None:
     assert [client.returncode for client in clients] == [0] * 8
     assert [out.strip() for out, _ in answers] == [f"value {n}" for n in range(8)]
     assert served.served().count("variables get") == 8
+
+
+def test_a_request_that_is_not_a_command_line_leaves_the_server_serving(served: Served) -> None:
+    served.start()
+    key = served.key()
+    path = command_client.server_files(str(served.folder), key)[0]
+    for garbage in (b"\x00\x00\x00\x05hello", b"\x00\x00\x00\x02" + b"N", b""):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+            connection.connect(path)
+            socket.send_fds(connection, [garbage or b"\x00"], [0, 1, 2])
+            connection.shutdown(socket.SHUT_WR)
+            assert connection.recv(64) == b""  # refused: nothing run, nothing said
+    assert run_cli(served.env, "pools", "list").returncode == 0
+    assert served.served() == ["pools list"]
+    assert served.log().count("a request refused") == 3

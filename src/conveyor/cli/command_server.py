@@ -77,6 +77,7 @@ PRELOAD = (
 
 _LENGTH = struct.Struct("!I")
 _PEER = struct.Struct("3i")  # SO_PEERCRED: pid, uid, gid
+_REQUEST_KEYS = {"argv", "cwd", "env", "umask"}
 
 
 def preload() -> None:
@@ -186,7 +187,8 @@ class CommandServer:
         connection, _ = self.listener.accept()
         try:
             request, fds = self._read_request(connection)
-        except (OSError, ValueError, KeyError):  # not this user's, or not a command line
+        except Exception:  # not this user's, or not a command line
+            log.warning("a request refused", exc_info=True)
             connection.close()
             return
         try:
@@ -215,16 +217,21 @@ class CommandServer:
         peer = _PEER.unpack(connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
         connection.settimeout(5.0)
         data, fds, _, _ = socket.recv_fds(connection, 1 << 16, 3)
-        if peer[1] != os.getuid() or len(fds) != 3:  # only this user's commands, with streams
+        try:
+            if peer[1] != os.getuid() or len(fds) != 3:  # this user's commands, with streams
+                raise ConnectionRefusedError
+            while len(data) < _LENGTH.size + _LENGTH.unpack_from(data.ljust(4, b"\0"))[0]:
+                more = connection.recv(1 << 16)
+                if not more:
+                    raise ConnectionResetError
+                data += more
+            request = marshal.loads(data[_LENGTH.size :])
+            if not isinstance(request, dict) or set(request) != _REQUEST_KEYS:
+                raise ValueError(f"not a command line: {type(request).__name__}")
+        except BaseException:
             for fd in fds:
                 os.close(fd)
-            raise ConnectionRefusedError
-        while len(data) < _LENGTH.size or len(data) < _LENGTH.size + _LENGTH.unpack_from(data)[0]:
-            more = connection.recv(1 << 16)
-            if not more:
-                raise ConnectionResetError
-            data += more
-        request = marshal.loads(data[_LENGTH.size :])
+            raise
         connection.settimeout(None)
         return request, fds
 
