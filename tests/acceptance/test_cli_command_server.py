@@ -285,3 +285,18 @@ def test_a_request_that_is_not_a_command_line_leaves_the_server_serving(served: 
     assert run_cli(served.env, "pools", "list").returncode == 0
     assert served.served() == ["pools list"]
     assert served.log().count("a request refused") == 3
+
+
+def test_a_user_has_at_most_four_servers(served: Served) -> None:
+    """Every environment has its own server: a fifth environment's commands run cold and
+    start none (the count's probes are not refused requests)."""
+    envs = [{**served.env, "CONVEYOR_PARALLELISM": str(n + 1)} for n in range(5)]
+    for env in envs[:4]:
+        served.start(env)
+    assert len(_server_pids(served.folder)) == command_client.MAX_SERVERS == 4
+    for _ in range(2):
+        assert run_cli(envs[4], "pools", "list").returncode == 0
+    time.sleep(1)
+    assert len(_server_pids(served.folder)) == 4
+    assert "pools list" not in served.served()
+    assert "a request refused" not in served.log()

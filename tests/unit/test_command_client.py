@@ -39,6 +39,8 @@ def test_the_switch() -> None:
     assert command_client.enabled({"CONVEYOR_COMMAND_SERVER": "debug"})
     for off in ("off", "0", "false", "No"):
         assert not command_client.enabled({"CONVEYOR_COMMAND_SERVER": off})
+    # A task's command (a BashOperator's): its try's environment would key a server a try.
+    assert not command_client.enabled({"AIRFLOW_CTX_DAG_ID": "etl"})
 
 
 @pytest.fixture

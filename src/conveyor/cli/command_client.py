@@ -95,6 +95,13 @@ QUICK_COMMANDS: frozenset[tuple[str, ...]] = frozenset(
 #: were imported under it).
 VOLATILE_VARIABLES = frozenset({"_", "PWD", "OLDPWD", "SHLVL", "COLUMNS", "LINES"})
 
+#: In the environment of a command a task runs (a BashOperator's): its try's ids.
+TRY_MARK = "AIRFLOW_CTX_DAG_ID"
+
+#: The most servers a user has at once (each environment has its own, about 90 MiB each):
+#: a command of yet another environment runs cold and starts none.
+MAX_SERVERS = 4
+
 #: How long a client waits for the server to take its command line before running it itself
 #: (a server still importing after its start, or one that hangs). The command runs once
 #: whatever happens: the server's child waits for the client's go before it starts.
@@ -115,8 +122,9 @@ _LENGTH = struct.Struct("!I")
 
 def enabled(environ: Mapping[str, str]) -> bool:
     """Whether quick commands go to a server: on Linux (a socket's peer is known there, as
-    ``SO_PEERCRED``), unless the setting turns it off."""
-    if not sys.platform.startswith("linux"):
+    ``SO_PEERCRED``), not in a task's command (its environment is its try's, a server's key
+    of its own for every try), unless the setting turns it off."""
+    if not sys.platform.startswith("linux") or TRY_MARK in environ:
         return False
     return environ.get(SWITCH, "on").strip().lower() not in {"off", "0", "false", "no"}
 
@@ -181,7 +189,8 @@ def run_served(argv: Sequence[str]) -> int | None:
         connection.connect(server_files(folder, key)[0])
     except OSError:  # none yet, or one that died: this command runs here, the next warm
         connection.close()
-        start_server(folder, key)
+        if servers_running(folder) < MAX_SERVERS:
+            start_server(folder, key)
         return None
     with connection:
         return _served(connection, argv, folder, key)
@@ -233,6 +242,20 @@ def _forwarder(pid: int) -> Callable[[int, FrameType | None], None]:
             pass
 
     return forward
+
+
+def servers_running(folder: str) -> int:
+    """How many of the folder's sockets a server answers on."""
+    count = 0
+    for name in os.listdir(folder):
+        if name.startswith("cli-") and name.endswith(".sock"):
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+                try:
+                    probe.connect(os.path.join(folder, name))
+                    count += 1
+                except OSError:  # a server gone: its socket stays until the next one
+                    pass
+    return count
 
 
 def start_server(folder: str, key: str) -> None:

@@ -111,6 +111,10 @@ def changed(stamps: dict[str, int]) -> list[str]:
     return gone
 
 
+class _NothingAsked(Exception):
+    """A connection closed before it sent anything."""
+
+
 class CommandServer:
     """Accepts command lines on ``path`` and runs each in a child of its own."""
 
@@ -187,6 +191,9 @@ class CommandServer:
         connection, _ = self.listener.accept()
         try:
             request, fds = self._read_request(connection)
+        except _NothingAsked:  # a client counting the servers that answer
+            connection.close()
+            return
         except Exception:  # not this user's, or not a command line
             log.warning("a request refused", exc_info=True)
             connection.close()
@@ -217,6 +224,8 @@ class CommandServer:
         peer = _PEER.unpack(connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
         connection.settimeout(5.0)
         data, fds, _, _ = socket.recv_fds(connection, 1 << 16, 3)
+        if not data and not fds:
+            raise _NothingAsked
         try:
             if peer[1] != os.getuid() or len(fds) != 3:  # this user's commands, with streams
                 raise ConnectionRefusedError
