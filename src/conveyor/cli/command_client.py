@@ -13,10 +13,10 @@ the server sends back its exit status. The command's code path is the one a cold
 This module is imported by every ``conveyor`` command line, so it imports a few modules of
 the standard library only (no pathlib, no json, no contextlib: the request is
 :mod:`marshal`'s, read by a process of the same user and the same interpreter). Anything
-unexpected (no server yet, a server of other code or settings, a socket another user could
-have made) means the command runs in this process, as before, and the first such command
-starts a server for the next ones. ``CONVEYOR_COMMAND_SERVER=off`` turns
-the server off.
+unexpected (no server yet, one whose code changed, a folder another user could have put a
+socket in) means the command runs in this process, as before; the first such command starts
+a server for the next ones (at most :data:`MAX_SERVERS` a user, none for a task's command).
+``CONVEYOR_COMMAND_SERVER=off`` turns the server off.
 """
 
 from __future__ import annotations
