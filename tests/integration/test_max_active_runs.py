@@ -36,6 +36,15 @@ MIDNIGHT = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 START = MIDNIGHT - timedelta(days=DAYS)
 
 
+@pytest.fixture(autouse=True)
+def this_day(monkeypatch: pytest.MonkeyPatch) -> None:
+    """MIDNIGHT and START of the day each test runs in, not of the suite's collection: a
+    suite that runs past midnight (UTC) would otherwise find a seventh interval due."""
+    midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    monkeypatch.setitem(globals(), "MIDNIGHT", midnight)
+    monkeypatch.setitem(globals(), "START", midnight - timedelta(days=DAYS))
+
+
 def setup(tmp_path: Path, store: Store, max_active_runs: int) -> Scheduler:
     """A daily catchup DAG ``capped`` with DAYS intervals due, registered; its scheduler."""
     folder = tmp_path / "dags"
