@@ -45,7 +45,6 @@ PARTIAL = {
     "uq_dag_run_scheduled_tick": "run_type = 'scheduled'",
     "ix_task_instance_stop_try": "stop_try IS NOT NULL",
     "ix_run_deadline_pending": "state = 'pending'",
-    "ix_task_instance_queued_priority": "state = 'queued'",
 }
 
 

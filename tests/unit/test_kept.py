@@ -8,8 +8,6 @@ from pathlib import Path
 
 from conveyor.engine.kept import Handoff, Keeper, MayKeep
 from conveyor.engine.progress import QueuedTry
-from conveyor.store import schema
-from conveyor.store.engine import Store
 
 
 def _work(ti_id: int, queue: str = "default", timeout: float | None = None) -> QueuedTry:
@@ -35,11 +33,7 @@ def test_the_handoff_keeps_the_first_allowed_try_and_publishes_the_rest() -> Non
     handoff = Handoff(keeper, sent.append)
     tries = [_work(1), _work(2, "etl"), _work(3, "etl")]
 
-    store = Store("sqlite://")  # no try queued in it: none ahead of the kept one
-    schema.migrate(store)
-    with store.read() as conn:
-        kept = handoff.choose(conn, tries)
-    store.dispose()
+    kept = handoff.choose(tries)
 
     assert kept is not None and kept.ti_id == 2
     assert [[w.ti_id for w in batch] for batch in sent] == [[1, 3]]
@@ -49,5 +43,5 @@ def test_without_a_keeper_every_try_is_published() -> None:
     sent: list[list[QueuedTry]] = []
     handoff = Handoff(None, sent.append)
 
-    assert handoff.choose(None, [_work(1), _work(2)]) is None  # type: ignore[arg-type]
+    assert handoff.choose([_work(1), _work(2)]) is None
     assert [[w.ti_id for w in batch] for batch in sent] == [[1, 2]]

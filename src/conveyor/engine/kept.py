@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING
 from conveyor.lifecycle import Actor, StartedTry
 from conveyor.logs.task_logs import try_log_path
 from conveyor.states import TaskState
-from conveyor.store import scheduling
 from conveyor.store.engine import Connection
 from conveyor.store.hop import steps
 from conveyor.store.hop.run_lock import LockedRun
@@ -85,23 +84,14 @@ class Handoff:
         self.offered: QueuedTry | None = None
         self.started: tuple[StartedTry, QueuedTry] | None = None
 
-    def choose(self, conn: Connection, tries: list[QueuedTry]) -> QueuedTry | None:
+    def choose(self, tries: list[QueuedTry]) -> QueuedTry | None:
         """The try to keep, if any; the others are published now, before the statements that
         queue them (the broker's delivery overlaps the rest of the transaction, and a receiver
-        that comes before the commit waits for the run's lock).
-
-        None when a queued try of the keeper's queues has a higher priority: the slot this
-        end frees goes to that one first, as Airflow hands a freed slot to the highest
-        priority waiting (a chain's next task does not overtake the first tasks of runs that
-        came due meanwhile); the try goes through the broker, behind it."""
+        that comes before the commit waits for the run's lock)."""
         keeper = self.keeper
         self.offered = None
         if keeper is not None:
-            offered = next((work for work in tries if keeper.may.allows(work)), None)
-            if offered is None or not scheduling.queued_above(
-                conn, offered.priority_weight, keeper.may.queues
-            ):
-                self.offered = offered
+            self.offered = next((work for work in tries if keeper.may.allows(work)), None)
         rest = [work for work in tries if work is not self.offered]
         if rest and self.publish is not None:
             self.publish(rest)

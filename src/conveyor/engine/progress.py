@@ -48,8 +48,6 @@ class QueuedTry(runs.QueuedKey):
 
     timeout_seconds: float | None
     map_index: int = -1
-    #: Its instance's priority, where the caller read it: a hop's keeping compares it.
-    priority_weight: int = 1
 
 
 def queued_tries(
@@ -462,7 +460,7 @@ def _queue_admitted(
     )
     queued = [_queued_try_of(admitting.structure, run, ti) for ti in planned]
     handoff = mover.handoff
-    kept = handoff.choose(conn, queued) if handoff is not None and queued else None
+    kept = handoff.choose(queued) if handoff is not None and queued else None
     kept_id = None if kept is None else kept.ti_id
     fresh_ready = [steps.Ready(ti.id, ti.try_number, reasons[ti_key(ti)], ti.queue) for ti in fresh]
     waiting_ready = [steps.Ready(ti.id, ti.try_number, "", ti.queue) for ti in waiting_fits]
@@ -582,7 +580,6 @@ def _queued_try_of(structure: SerializedDag, run: LockedRun, ti: TiRow) -> Queue
             ti.task_id,
             None,
             ti.map_index,
-            ti.priority_weight,
         ),
     )
 

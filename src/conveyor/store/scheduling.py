@@ -244,31 +244,6 @@ def highest_scheduled_elsewhere(
     return max(found) if found else None
 
 
-def _queued_above(by_queue: bool) -> Select[tuple[int]]:
-    ti = task_instance.c
-    found = select(ti.id).where(
-        ti.state == TaskState.QUEUED.value,
-        ti.priority_weight > bindparam("above", type_=Integer),
-    )
-    if by_queue:
-        found = found.where(ti.queue.in_(bindparam("queues", expanding=True)))
-    return found.limit(1)
-
-
-#: Asked at every hop that may keep a try: built once, on the queued rows' own index.
-_QUEUED_ABOVE, _QUEUED_ABOVE_IN = _queued_above(False), _queued_above(True)
-
-
-def queued_above(conn: Connection, above: int, queues: frozenset[str] | None) -> bool:
-    """Whether a queued try (waiting for a worker or runner to take it) of one of ``queues``
-    (None: any) has a priority above ``above``: the try a freed slot goes to first, so a
-    process whose try ended does not start one of priority ``above`` itself."""
-    if queues is None:
-        return prepared.execute(conn, _QUEUED_ABOVE, {"above": above}).first() is not None
-    values = {"above": above, "queues": sorted(queues)}
-    return prepared.execute(conn, _QUEUED_ABOVE_IN, values).first() is not None
-
-
 def active_dag_version(conn: Connection, dag_id: str) -> tuple[str, bool] | None:
     """(version hash, is paused) of an active DAG; None for a DAG gone from its folder."""
     row = conn.execute(

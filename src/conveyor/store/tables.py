@@ -336,14 +336,6 @@ Index(
     task_instance.c.stop_try,
     **partial("stop_try IS NOT NULL"),
 )
-# The queued tries by priority: a hop asks whether one of its queues waits with a priority
-# above the try it could keep (store/scheduling.queued_above). Few rows: only queued ones.
-Index(
-    "ix_task_instance_queued_priority",
-    task_instance.c.queue,
-    task_instance.c.priority_weight,
-    **partial("state = 'queued'"),
-)
 Index(
     "ix_task_instance_state",
     task_instance.c.state,
