@@ -100,7 +100,7 @@ from conveyor import DAG, PythonOperator
 from conveyor.sensors import TimeDeltaSensor, TimeDeltaSensorAsync
 
 
-def work(ti=None, **_):
+def work(*_, ti=None, **__):  # a mapped try's value comes by position
     # 2 % of tasks fail their first try and succeed on the retry.
     key = f"{{ti.dag_id}}/{{ti.run_id}}/{{ti.task_id}}/{{ti.map_index}}".encode()
     if ti.try_number == 1 and zlib.crc32(key) % 50 == 0:
@@ -230,7 +230,14 @@ def make_cluster(args: argparse.Namespace, root: Path) -> Cluster:
             CONVEYOR_DATABASE_URL=args.pg_url,
             CONVEYOR_EXECUTOR="celery",
             CONVEYOR_BROKER_URL=f"{args.redis}/{args.redis_db}",
+            # Airflow's default: room under it for the first tries of the runs a mark makes
+            # due while the worker's two slots are busy (Conveyor's default, 8, is sized for
+            # the embedded default's runners; docs/deploy.md).
+            CONVEYOR_PARALLELISM="32",
         )
+    for setting in args.setting:
+        name, _, value = setting.partition("=")
+        env[f"CONVEYOR_{name.upper()}"] = value
     return Cluster(args.mode, root, env, port=free_port())
 
 
@@ -796,6 +803,14 @@ def main() -> None:
         default=0,
         help="minutes: trace the schedulers' memory and log what grew every that often "
         "(SIGUSR1, into the scheduler's log in the run's folder); 0: off",
+    )
+    parser.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting of every process started (worker_streak_seconds=0 is "
+        "CONVEYOR_WORKER_STREAK_SECONDS=0); repeatable",
     )
     parser.add_argument("--under", type=Path, default=None, help="folder for the run's home")
     parser.add_argument(
