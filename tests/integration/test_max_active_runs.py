@@ -32,7 +32,13 @@ from conveyor.store.engine import Connection, Store
 from conveyor.store.tables import dag, dag_run
 
 DAYS = 6
-MIDNIGHT = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _midnight() -> datetime:
+    return datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+MIDNIGHT = _midnight()
 START = MIDNIGHT - timedelta(days=DAYS)
 
 
@@ -40,7 +46,7 @@ START = MIDNIGHT - timedelta(days=DAYS)
 def this_day(monkeypatch: pytest.MonkeyPatch) -> None:
     """MIDNIGHT and START of the day each test runs in, not of the suite's collection: a
     suite that runs past midnight (UTC) would otherwise find a seventh interval due."""
-    midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    midnight = _midnight()
     monkeypatch.setitem(globals(), "MIDNIGHT", midnight)
     monkeypatch.setitem(globals(), "START", midnight - timedelta(days=DAYS))
 

@@ -36,6 +36,15 @@ def render_instead() -> str:
     return "\n".join(lines) + "\n"
 
 
+#: What a key read from a setting means otherwise than Airflow's, said beside it.
+_SETTING_NOTES = {
+    ("core", "executor"): " (as `LocalExecutor`, `CeleryExecutor`, `KubernetesExecutor` or "
+    "`CeleryKubernetesExecutor`)",
+    ("core", "parallelism"): ", counted across the store: Airflow counts it per scheduler, "
+    "so with N schedulers give N times Airflow's value for the same room",
+}
+
+
 def render_configuration() -> str:
     """The Airflow configuration keys ``conf`` reads from Conveyor's settings."""
     lines = ["| Airflow key | Conveyor |", "|---|---|"]
@@ -43,11 +52,7 @@ def render_configuration() -> str:
     for section, key in keys:
         if (section, key) in SETTINGS:
             what = f"the setting `{SETTINGS[(section, key)]}`"
-            if key == "executor":
-                what += (
-                    " (as `LocalExecutor`, `CeleryExecutor`, `KubernetesExecutor` or "
-                    "`CeleryKubernetesExecutor`)"
-                )
+            what += _SETTING_NOTES.get((section, key), "")
         else:
             value, why = FIXED[(section, key)]
             what = f"`{value}`: {why}"
