@@ -21,11 +21,17 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from datetime import datetime
+from typing import ClassVar
 
 from conveyor.engine.progress import QueuedTry
 
 
 class Executor(ABC):
+    #: Whether ``poll`` learns of the tries that end (it starts and reaps them). An executor
+    #: whose tries end elsewhere (Celery workers) does not: the scheduler watches the store
+    #: for the slots they free while tries wait for one.
+    sees_ends: ClassVar[bool] = True
+
     @abstractmethod
     def start(self) -> None: ...
 
@@ -34,7 +40,7 @@ class Executor(ABC):
 
     @abstractmethod
     def poll(self, timeout: float) -> int:
-        """Returns the number of tries that ended."""
+        """Returns the number of tries that ended (0 always when not ``sees_ends``)."""
 
     @abstractmethod
     def holds(self, ti_id: int) -> bool: ...

@@ -31,6 +31,8 @@ class BrokerUnavailable(ConveyorError):
 
 
 class CeleryExecutor(Executor):
+    sees_ends = False  # the workers record a try's end in the store
+
     def __init__(self, settings: Settings, store: Store | None = None) -> None:
         self.settings = settings
         self.app = make_app(settings)

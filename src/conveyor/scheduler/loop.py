@@ -5,7 +5,9 @@ runs within ``max_active_runs``, plans whole the running runs that need it (new 
 that came due, changes made outside a try's end, the periodic sweep: ``safety_net``), hands
 scheduled tries to the executor, sends again tries that stayed queued too long, and fails
 tries whose heartbeat stopped. Between loops it waits on the executor, which starts the
-tasks that finishing tries queued through the fast path at once.
+tasks that finishing tries queued through the fast path at once; while tries wait for an
+executor slot, each slot freed goes to them as soon as the loop sees it (the executor's report
+of an end, or with Celery a look at the store every ``FREED_SLOT_WATCH``), not at the next loop.
 
 A loop makes runs for at most ``max_dagruns_to_create_per_loop`` DAGs and plans at most
 ``max_dagruns_per_loop_to_schedule`` runs whole; when it left some, the next loop starts at
@@ -65,6 +67,9 @@ log = logging.getLogger(__name__)
 
 #: Runs a DAG with catchup may create per loop; the rest follow in the next loops.
 MAX_NEW_RUNS_PER_LOOP = 16
+#: Seconds between two looks at the store for freed executor slots while tries wait for one
+#: and the executor does not see tries end (Celery): a freed slot waited for the next loop.
+FREED_SLOT_WATCH = 0.05
 #: DAGs whose runs one write transaction creates or starts. More would hold SQLite's write
 #: lock longer than a try's end waits for it; one each costs a commit per DAG.
 DAGS_PER_TRANSACTION = 50
@@ -169,8 +174,12 @@ class Scheduler:
                     next_step = time.monotonic() + max(wait, pause)
                     if until is not None and until():
                         break
-                ended = self._poll_executor(max(next_step - time.monotonic(), 0.0))
-                if ended and self._tries_wait_for_slots:
+                # Tries wait for a slot, and their end is not this executor's to see: the
+                # store tells when one frees (a count), well before the next loop.
+                watch = self._tries_wait_for_slots and not self.executor.sees_ends
+                timeout = max(next_step - time.monotonic(), 0.0)
+                ended = self._poll_executor(min(timeout, FREED_SLOT_WATCH) if watch else timeout)
+                if self._tries_wait_for_slots and (ended or watch):
                     self._dispatch_into_freed_slots()
         finally:
             self.stop()
@@ -198,7 +207,9 @@ class Scheduler:
     def _dispatch_into_freed_slots(self) -> None:
         """A try ended while others waited for a slot (another run's, or one its own fast
         path had no room for): hand them the slot now, not at the next loop. Short runs
-        would otherwise leave slots idle for most of a loop each time one of them ends."""
+        would otherwise leave slots idle for most of a loop each time one of them ends.
+        With Celery the loop cannot see a try end: this looks every ``FREED_SLOT_WATCH``
+        while tries wait, and dispatches nothing (one count read) until a slot is free."""
         try:
             with self.problems.guard("dispatch"):
                 self.dispatch()

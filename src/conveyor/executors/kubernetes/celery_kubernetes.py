@@ -18,6 +18,8 @@ KUBERNETES_NAMES = frozenset({"KubernetesExecutor", "kubernetes"})
 
 
 class CeleryKubernetesExecutor(Executor):
+    sees_ends = False  # the Celery side's tries end on its workers
+
     def __init__(
         self, settings: Settings, celery: Executor, kubernetes: KubernetesExecutor
     ) -> None:
