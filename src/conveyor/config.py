@@ -233,9 +233,10 @@ class Settings(AuthSettings):
     max_dagruns_per_loop_to_schedule: int = Field(
         default=20,
         ge=1,
-        description="the most running runs a scheduler loop plans whole (Airflow's name, "
-        "meaning and default: the runs it examines to schedule their tasks); those left go "
-        "first in the next loop, which starts at once",
+        description="the most running runs a scheduler loop plans whole, and the most queued "
+        "runs it starts, each planned as it starts (Airflow's name, meaning and default: the "
+        "runs it examines to schedule their tasks, and to set running); those left go first "
+        "in the next loop, which starts at once",
     )
     run_sweep_seconds: float = Field(
         default=30.0,

@@ -36,10 +36,32 @@ def test_a_run_new_to_this_scheduler_is_planned_then_left_alone() -> None:
     assert _choice(net, _seen()) == []
 
 
-def test_a_run_that_started_again_is_new_again() -> None:
-    net = _planned(SafetyNet(30))
+def test_a_run_that_starts_after_the_scheduler_began_was_planned_as_it_started() -> None:
+    net = SafetyNet(30)
+    net.left_running([])  # none running as it began
+    later = T0 + timedelta(seconds=5)
+    assert _choice(net, _seen(), later) == []  # another scheduler started and planned it
+    assert _choice(net, _seen(), later + timedelta(seconds=29)) == []
+    assert _choice(net, _seen(), later + timedelta(seconds=30)) == [Why.SWEEP]
+
+
+def test_a_run_that_started_again_was_planned_as_it_started_again() -> None:
+    net = SafetyNet(30)
+    net.left_running([RUN.id])
+    _planned(net)
     restarted = RunningSince(1, "d", "v", T0 + timedelta(hours=1))
-    assert net.choose(Seen([restarted], set(), set(), set()), T0) == [(restarted, Why.NEW)]
+    again = Seen([restarted], set(), set(), set())
+    assert net.choose(again, T0 + timedelta(hours=1)) == []
+    assert net.choose(again, T0 + timedelta(hours=1, seconds=30)) == [(restarted, Why.SWEEP)]
+
+
+def test_a_run_left_running_stays_new_until_planned() -> None:
+    net = SafetyNet(30)
+    net.left_running([RUN.id])
+    assert _choice(net, _seen()) == [Why.NEW]  # a loop without room for it
+    assert _choice(net, _seen(), T0 + timedelta(seconds=1)) == [Why.NEW]
+    net.planned(RUN, _seen(), T0, idle=False)
+    assert _choice(net, _seen(), T0 + timedelta(seconds=1)) == []
 
 
 def test_requests_due_retries_and_the_sweep_each_bring_a_plan() -> None:
@@ -63,9 +85,13 @@ def test_a_quiet_run_is_planned_until_a_plan_finds_nothing_to_move() -> None:
 
 
 def test_runs_no_longer_running_are_forgotten() -> None:
-    net = _planned(SafetyNet(30))
+    net = SafetyNet(30)
+    net.left_running([RUN.id])
+    _planned(net, _seen(quiet={1}), idle=True)
+    assert _choice(net, _seen(quiet={1})) == []
     net.choose(Seen([], set(), set(), set()), T0)
-    assert _choice(net, _seen()) == [Why.NEW]
+    # Running again (sent back by a person): planned as it started, its quiet look anew.
+    assert _choice(net, _seen(quiet={1})) == [Why.QUIET]
 
 
 def test_runs_a_loop_had_no_room_to_plan_come_first_in_the_next() -> None:
@@ -74,10 +100,11 @@ def test_runs_a_loop_had_no_room_to_plan_come_first_in_the_next() -> None:
     seen = Seen(old, set(), set(), set())
     assert [run.id for run, _ in net.choose(seen, T0)] == [5, 6, 7]
     net.planned(old[0], seen, T0, idle=False)  # a loop with room for one
-    # Newer runs, with lower ids (the order of the read), come after the two left waiting.
+    # Runs chosen later, with lower ids (the order of the read), come after the two left
+    # waiting.
     later = T0 + timedelta(seconds=1)
     new = [RunningSince(pk, "e", "v", later) for pk in (1, 2)]
-    seen = Seen([*new, *old], set(), set(), set())
+    seen = Seen([*new, *old], {1, 2}, set(), set())
     assert [run.id for run, _ in net.choose(seen, later)] == [6, 7, 1, 2]
     # Planned, they leave the queue.
     net.planned(old[1], seen, later, idle=False)

@@ -116,7 +116,20 @@ def advance_run(
     ready (the fast path; see :class:`Mover` for the rest). ``read``: the run's task
     instances and room, when the caller read them under the lock."""
     mover = Mover(actor, parallelism, now or utcnow(), handoff)
-    return _advance_and_queue(conn, run, mover, read)
+    return _advance_and_queue(conn, run, mover, read, ended=True)
+
+
+def plan_started_run(
+    conn: Connection, run_pk: int, actor: Actor, *, parallelism: int | None
+) -> Advance | None:
+    """The first plan of a run the scheduler loop started in this transaction: what is ready
+    is queued at once into the room left under ``parallelism`` (none -> queued in one move,
+    as the fast path queues; the caller hands ``Advance.queued`` out), the rest scheduled.
+    None if another writer holds the run."""
+    run = run_lock.claim_run(conn, run_pk)
+    if run is None:
+        return None
+    return _advance_and_queue(conn, run, Mover(actor, parallelism), None, ended=False)
 
 
 def plan_whole_run(
@@ -154,12 +167,12 @@ def plan_claimed_run(
 
 
 def _advance_and_queue(
-    conn: Connection, run: LockedRun, mover: Mover, read: runs.TasksAndRoom | None
+    conn: Connection, run: LockedRun, mover: Mover, read: runs.TasksAndRoom | None, *, ended: bool
 ) -> Advance:
     # The fast path: what queueing needs comes in the same round trip.
     if run.state is RunState.RUNNING and not run.dag_paused:
         read = read or runs.task_instances_and_room(conn, run.id)
-    planned = _plan_whole(conn, run, mover, read, ended=True)
+    planned = _plan_whole(conn, run, mover, read, ended=ended)
     if isinstance(planned, Advance):
         return planned
     assert read is not None
@@ -342,7 +355,7 @@ def advance_from_frontier(
         and not hop_read.saw_the_run_moving()
         and not frontier_reads.anything_active(conn, run.id)
     ):
-        return _advance_and_queue(conn, run, mover, None)
+        return _advance_and_queue(conn, run, mover, None, ended=True)
     return Advance(queued, None)
 
 

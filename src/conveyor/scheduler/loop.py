@@ -1,18 +1,20 @@
 """The scheduler: the safety net around the fast path.
 
 Each loop it looks for changed DAG files, creates the runs schedules call for, starts queued
-runs within ``max_active_runs``, plans whole the running runs that need it (new ones, retries
-that came due, changes made outside a try's end, the periodic sweep: ``safety_net``), hands
-scheduled tries to the executor, sends again tries that stayed queued too long, and fails
+runs within ``max_active_runs`` (a run due is made, started, planned and its first tries
+queued in one transaction), plans whole the running runs that need it (those a crash left,
+retries that came due, changes made outside a try's end, the periodic sweep: ``safety_net``),
+hands scheduled tries to the executor, sends again tries that stayed queued too long, and fails
 tries whose heartbeat stopped. Between loops it waits on the executor, which starts the
 tasks that finishing tries queued through the fast path at once; while tries wait for an
 executor slot, each slot freed goes to them as soon as the loop sees it (the executor's report
 of an end, or with Celery a look at the store every ``FREED_SLOT_WATCH``), not at the next loop.
 
 A loop makes runs for at most ``max_dagruns_to_create_per_loop`` DAGs and plans at most
-``max_dagruns_per_loop_to_schedule`` runs whole; when it left some, the next loop starts at
-once, so a burst of DAGs due together is worked through in slices whose tries are handed
-over as each slice is made, and no loop holds the executor's refills up for long.
+``max_dagruns_per_loop_to_schedule`` runs whole, and starts as many; when it left some,
+the next loop starts at once, so a burst of DAGs due together is worked through in slices
+whose tries are handed over as each slice is made, and no loop holds the executor's refills
+up for long.
 """
 
 from __future__ import annotations
@@ -34,7 +36,12 @@ from conveyor.callbacks import CallbackProcess
 from conveyor.clock import utcnow
 from conveyor.config import Settings
 from conveyor.engine import awaiting_input, run_listeners, run_metrics
-from conveyor.engine.progress import plan_claimed_run, queue_scheduled, queued_tries
+from conveyor.engine.progress import (
+    plan_claimed_run,
+    plan_started_run,
+    queue_scheduled,
+    queued_tries,
+)
 from conveyor.engine.runs import start_run
 from conveyor.engine.tries import end_from_outside, worker_actor
 from conveyor.exceptions import ConveyorError
@@ -120,8 +127,14 @@ class Scheduler:
         self._next_gauges = 0.0
         self._next_instance_gauges = 0.0
         self._instance_gauges = stats.InstanceGauges()
-        #: Tries this loop's dispatch queued (Airflow's ``scheduler.tasks.executable``).
+        #: Tries this loop queued (Airflow's ``scheduler.tasks.executable``).
         self._queued_this_loop = 0
+        #: The queued runs this loop may still start, each planned as it starts: as many as
+        #: it may plan running runs whole (``max_dagruns_per_loop_to_schedule``), as Airflow
+        #: bounds both with it.
+        self._starts_left = settings.max_dagruns_per_loop_to_schedule
+        #: The runs running as this scheduler began are read (see ``safety_net``).
+        self._began = False
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -280,6 +293,8 @@ class Scheduler:
         # loop-second went by: they were a tenth of each slice's time.
         in_burst = self._work_left and time.monotonic() < self._next_checks
         self._work_left = False
+        self._queued_this_loop = 0
+        self._starts_left = self.settings.max_dagruns_per_loop_to_schedule
         if self.processor is not None:
             with self.problems.guard("parse_dags"):
                 self.processor.poll()
@@ -287,6 +302,9 @@ class Scheduler:
             self._heartbeat()
         with self.problems.guard("refresh_problems"):
             self.problems.refresh()
+        if not self._began:
+            with self.problems.guard("read_runs_left_running"):
+                self._read_runs_left_running()
         with self.problems.guard("create_scheduled_runs"):
             self.create_scheduled_runs(now or utcnow())
         with self.problems.guard("create_dataset_runs"):
@@ -297,7 +315,6 @@ class Scheduler:
             self.advance_running_runs(now)
         with self.problems.guard("complete_backfills"):
             self.complete_backfills(now or utcnow())
-        self._queued_this_loop = 0
         with self.problems.guard("dispatch"):
             self.dispatch()
         stats.tasks_executable(self._queued_this_loop)
@@ -312,6 +329,15 @@ class Scheduler:
             self._check_timeouts(now)
         with self.problems.guard("callbacks"):
             self.callbacks.poll()
+
+    def _read_runs_left_running(self) -> None:
+        """Before this scheduler starts a run: the runs running now, which the safety net
+        plans whole as new (a crash may have left them half planned); a run started later
+        was planned as it started."""
+        with self.store.read() as conn:
+            running = scheduling.running_runs(conn)
+        self.safety_net.left_running(run.id for run in running)
+        self._began = True
 
     def _check_timeouts(self, now: datetime | None) -> None:
         """Runs past their timeout, deferrals and waits for a person past theirs, deadline
@@ -385,10 +411,15 @@ class Scheduler:
         held: dict[str, int] = {}  # the DAGs held in this loop, with their max_active_runs
         done: set[str] = set()  # the DAGs this loop made runs for (or held)
 
+        started_tasks = 0
+
         def create(conn: Connection, dag_id: str) -> int:
+            nonlocal started_tasks
             made = self._create_due_runs_of(conn, due_now[dag_id], now, held)
             if made is None:
                 return 0
+            if made:  # started, planned and their first tries queued in the same transaction
+                started_tasks += self._start_runs_of(conn, dag_id)
             done.add(dag_id)  # not reached by a DAG that raises: rolled back, not counted
             return made
 
@@ -406,6 +437,7 @@ class Scheduler:
             self._work_left = True
             log.debug("%d DAGs due are left for the next loop", len(pending))
         self._wake_if_room_came(held)
+        self._refresh_statistics_after(started_tasks)
         return made
 
     def _wake_if_room_came(self, held: dict[str, int]) -> None:
@@ -520,8 +552,8 @@ class Scheduler:
     def start_queued_runs(self) -> None:
         """queued -> running within each DAG's ``max_active_runs``. Schedulers count and
         start a DAG's runs under a lock on its row, so two of them never both take the
-        last free place. Runs that add much to the task instance table get its planner
-        statistics refreshed before their tries start (:mod:`.planner_statistics`)."""
+        last free place. A run is planned and its first tries queued as it starts
+        (:meth:`_plan_started`)."""
         with self.store.read() as conn:
             waiting = scheduling.dags_with_queued_runs(conn)
 
@@ -531,6 +563,11 @@ class Scheduler:
             return self._start_runs_of(conn, dag_id)
 
         started_tasks = self._each_dag_in_batches("start_runs", waiting, start_runs)
+        self._refresh_statistics_after(started_tasks)
+
+    def _refresh_statistics_after(self, started_tasks: int) -> None:
+        """Runs that add much to the task instance table get its planner statistics
+        refreshed before they are planned (:mod:`.planner_statistics`)."""
         if started_tasks >= planner_statistics.MIN_ADDED_ROWS:
             with self.store.write() as conn:
                 planner_statistics.refresh_if_outgrown(conn, started_tasks)
@@ -544,6 +581,9 @@ class Scheduler:
         paces = backfills.paces(conn, [r.backfill_id for r in queued if r.backfill_id])
         tasks = 0
         for run in queued:
+            if self._starts_left <= 0:  # planned as they start: the rest start next loop
+                self._work_left = True
+                break
             structure = runs.serialized_dag(conn, run.version_hash)
             pace = paces.get(run.backfill_id or 0)
             if pace is not None and run.backfill_id is not None:
@@ -551,14 +591,34 @@ class Scheduler:
                     continue
                 if start_run(conn, run.id):
                     paces[run.backfill_id] = replace(pace, running=pace.running + 1)
-                    tasks += len(structure.tasks)
+                    tasks += self._plan_started(conn, run.id, structure)
                 continue
             if active >= structure.max_active_runs:
                 continue
             if start_run(conn, run.id):
                 active += 1
-                tasks += len(structure.tasks)
+                tasks += self._plan_started(conn, run.id, structure)
         return tasks
+
+    def _plan_started(self, conn: Connection, run_pk: int, structure: SerializedDag) -> int:
+        """Plan a run in the transaction that starts it and queue its first tries into the
+        room left under ``parallelism``, handed over before the commit as dispatch does: the
+        first try need not wait for the loop's later phases, and no scheduler plans the run
+        again as new. A run of ``MIN_ADDED_ROWS`` tasks or more asks for its plan instead, made
+        once the task instance table's statistics are refreshed. Returns its tasks' count."""
+        if len(structure.tasks) >= planner_statistics.MIN_ADDED_ROWS:
+            plan_requests.request_plan(conn, run_pk)
+            return len(structure.tasks)
+        self._starts_left -= 1
+        planning = time.monotonic()
+        advance = plan_started_run(conn, run_pk, self.actor, parallelism=self.settings.parallelism)
+        if advance is None:
+            plan_requests.request_plan(conn, run_pk)  # held elsewhere: planned in a loop
+            return len(structure.tasks)
+        stats.dependency_check(structure.dag_id, time.monotonic() - planning)
+        self.executor.submit(advance.queued)
+        self._queued_this_loop += len(advance.queued)
+        return len(structure.tasks)
 
     def complete_backfills(self, now: datetime) -> None:
         """A backfill none of whose runs is queued or running any more is completed."""

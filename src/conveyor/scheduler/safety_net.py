@@ -4,8 +4,10 @@ A try's end advances its run in the transaction that records it (the fast path),
 running run needs the loop only when something else changed it or came due. The loop plans
 a run whole (reading every task instance of it) when:
 
-- this scheduler has not planned it since it started running (a new run, a run a person sent
-  back to the scheduler, any run after this scheduler started: whatever a crash left);
+- it was running when this scheduler began (whatever a crash left) and is not planned yet. A
+  run that starts later is planned in the transaction that starts it, by whichever scheduler
+  starts it (or asks for its plan: a wide one, once the planner's statistics are refreshed),
+  so no scheduler plans it again as new;
 - a plan was requested for it (``store.plan_requests``: a clear, a mark, an unpause, the run
   before it moving on for ``depends_on_past``);
 - a retry or a sensor's next poke of it came due;
@@ -31,7 +33,7 @@ from conveyor.store.scheduling import RunningSince
 class Why(StrEnum):
     """Why the loop plans a run whole this loop."""
 
-    NEW = "not planned by this scheduler since the run started"
+    NEW = "running when this scheduler began"
     REQUESTED = "a plan was requested"
     RETRY_DUE = "a retry or a sensor's poke came due"
     QUIET = "nothing of the run moves any more"
@@ -64,6 +66,13 @@ class SafetyNet:
         #: When each run chosen and not planned yet was first chosen: a loop plans at most
         #: ``max_dagruns_per_loop_to_schedule`` of them, and those left go first next time.
         self._chosen_since: dict[int, datetime] = {}
+        #: The runs running when this scheduler began, not planned by it yet; None until
+        #: read (:meth:`left_running`): every run this net has not planned is new then.
+        self._left: set[int] | None = None
+
+    def left_running(self, run_ids: Iterable[int]) -> None:
+        """The runs running as this scheduler begins, read before it starts any itself."""
+        self._left = set(run_ids)
 
     def choose(self, seen: Seen, now: datetime) -> list[tuple[RunningSince, Why]]:
         """The runs to plan whole now, each with why: those chosen in an earlier loop and
@@ -88,7 +97,10 @@ class SafetyNet:
     def _why(self, run: RunningSince, requested: set[int], seen: Seen, now: datetime) -> Why | None:
         planned = self._planned.get(run.id)
         if planned is None or planned.start_date != run.start_date:
-            return Why.NEW
+            if self._left is None or run.id in self._left:
+                return Why.NEW
+            # Started since this scheduler began: planned as it started; swept from now on.
+            planned = self._planned[run.id] = _Planned(run.start_date, now)
         if run.id in requested:
             return Why.REQUESTED
         if run.id in seen.due:
@@ -105,5 +117,7 @@ class SafetyNet:
         the other reasons comes; one whose plan moved something is looked at again."""
         self._planned[run.id] = _Planned(run.start_date, now)
         self._chosen_since.pop(run.id, None)
+        if self._left is not None:
+            self._left.discard(run.id)
         if idle and run.id in seen.quiet:
             self._planned_quiet.add(run.id)
