@@ -63,6 +63,28 @@ class Recording(Executor):
     def stop(self, grace: float) -> None: ...
 
 
+class SeenAsAWorker(Recording):
+    """Also looks, from a connection of its own as a worker does, for the run of each try it
+    is handed: a worker waits for the run's lock until the scheduler commits, which needs a
+    row committed already (a try of a run made in the same transaction finds none, and was
+    dropped)."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        self.store = Store(url)
+        self.unseen: list[int] = []
+
+    def submit(self, tries: list[QueuedTry]) -> None:
+        super().submit(tries)
+        with self.store.read() as conn:
+            seen = set(
+                conn.execute(
+                    select(dag_run.c.id).where(dag_run.c.id.in_([t.run_pk for t in tries]))
+                ).scalars()
+            )
+        self.unseen += [t.run_pk for t in tries if t.run_pk not in seen]
+
+
 def burst(tmp_path: Path, store: Store, count: int) -> list[str]:
     """``count`` DAGs, registered and all due; each overdue a second longer than the next,
     so the order they are due in is known. Their ids, the longest overdue first."""
@@ -190,6 +212,19 @@ def test_runs_to_plan_beyond_the_bound_wait_for_the_next_loop_and_go_first_in_it
     sched.step()
     assert sorted(handed_dags(executor, store)) == sorted(ids)  # none left behind
     assert not sched._work_left
+
+
+def test_a_try_is_handed_over_once_its_run_is_there_for_a_worker_to_wait_on(
+    tmp_path: Path, store: Store
+) -> None:
+    ids = burst(tmp_path, store, 3)
+    executor = SeenAsAWorker(store.url)
+    try:
+        scheduler(tmp_path, store, executor).step()
+    finally:
+        executor.store.dispose()
+    assert sorted(handed_dags(executor, store)) == sorted(ids)  # made, started, handed over
+    assert executor.unseen == []
 
 
 def test_dags_whose_runs_fail_to_be_made_do_not_take_the_places_of_the_others(

@@ -1,8 +1,8 @@
 """The scheduler: the safety net around the fast path.
 
 Each loop it looks for changed DAG files, creates the runs schedules call for, starts queued
-runs within ``max_active_runs`` (a run due is made, started, planned and its first tries
-queued in one transaction), plans whole the running runs that need it (those a crash left,
+runs within ``max_active_runs`` (each planned and its first tries queued in the transaction
+that starts it), plans whole the running runs that need it (those a crash left,
 retries that came due, changes made outside a try's end, the periodic sweep: ``safety_net``),
 hands scheduled tries to the executor, sends again tries that stayed queued too long, and fails
 tries whose heartbeat stopped. Between loops it waits on the executor, which starts the
@@ -411,15 +411,10 @@ class Scheduler:
         held: dict[str, int] = {}  # the DAGs held in this loop, with their max_active_runs
         done: set[str] = set()  # the DAGs this loop made runs for (or held)
 
-        started_tasks = 0
-
         def create(conn: Connection, dag_id: str) -> int:
-            nonlocal started_tasks
             made = self._create_due_runs_of(conn, due_now[dag_id], now, held)
             if made is None:
                 return 0
-            if made:  # started, planned and their first tries queued in the same transaction
-                started_tasks += self._start_runs_of(conn, dag_id)
             done.add(dag_id)  # not reached by a DAG that raises: rolled back, not counted
             return made
 
@@ -437,7 +432,6 @@ class Scheduler:
             self._work_left = True
             log.debug("%d DAGs due are left for the next loop", len(pending))
         self._wake_if_room_came(held)
-        self._refresh_statistics_after(started_tasks)
         return made
 
     def _wake_if_room_came(self, held: dict[str, int]) -> None:
@@ -602,10 +596,12 @@ class Scheduler:
 
     def _plan_started(self, conn: Connection, run_pk: int, structure: SerializedDag) -> int:
         """Plan a run in the transaction that starts it and queue its first tries into the
-        room left under ``parallelism``, handed over before the commit as dispatch does: the
-        first try need not wait for the loop's later phases, and no scheduler plans the run
-        again as new. A run of ``MIN_ADDED_ROWS`` tasks or more asks for its plan instead, made
-        once the task instance table's statistics are refreshed. Returns its tasks' count."""
+        room left under ``parallelism``, handed over before the commit as dispatch does (a
+        receiver waits for the run's lock; the run was made in an earlier transaction, so
+        its row is there to wait on): the first try need not wait for the loop's later
+        phases, and no scheduler plans the run again as new. A run of ``MIN_ADDED_ROWS``
+        tasks or more asks for its plan instead, made once the task instance table's
+        statistics are refreshed. Returns its tasks' count."""
         if len(structure.tasks) >= planner_statistics.MIN_ADDED_ROWS:
             plan_requests.request_plan(conn, run_pk)
             return len(structure.tasks)
