@@ -85,14 +85,21 @@ def worker(tmp_path: Path, settings: Settings) -> Iterator[list[subprocess.Popen
         yield started
 
 
+def _registered(settings: Settings, paused: str) -> Store:
+    """The test's store with the folder parsed, and one of its DAGs paused: the other test's."""
+    store = Store(settings.db_url)
+    DagFileProcessor(store, settings.dags_path, timeout=10, scan_every=1).sync()
+    with store.write() as conn:
+        conn.execute(update(dag).where(dag.c.dag_id == paused).values(is_paused=True))
+    return store
+
+
 def test_a_freed_slot_is_handed_on_before_the_next_loop(
     tmp_path: Path, settings: Settings, worker: list[subprocess.Popen[bytes]]
 ) -> None:
-    store = Store(settings.db_url)
+    store = _registered(settings, paused="due_now")
     try:
-        DagFileProcessor(store, settings.dags_path, timeout=10, scan_every=1).sync()
         with store.write() as conn:
-            conn.execute(update(dag).where(dag.c.dag_id == "due_now").values(is_paused=True))
             run_pks = [runs.create_manual_run(conn, "one_nap", created_by="test") for _ in range(3)]
         done = runs_finished(store, [pk for pk in run_pks if pk is not None])
         deadline = time.monotonic() + 60
@@ -119,11 +126,8 @@ def test_a_freed_slot_is_handed_on_before_the_next_loop(
 def test_the_first_try_of_a_run_the_scheduler_made_starts_at_once(
     tmp_path: Path, settings: Settings, worker: list[subprocess.Popen[bytes]]
 ) -> None:
-    store = Store(settings.db_url)
+    store = _registered(settings, paused="one_nap")
     try:
-        DagFileProcessor(store, settings.dags_path, timeout=10, scan_every=1).sync()
-        with store.write() as conn:
-            conn.execute(update(dag).where(dag.c.dag_id == "one_nap").values(is_paused=True))
 
         def finished() -> bool:
             with store.read() as conn:

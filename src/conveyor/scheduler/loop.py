@@ -68,7 +68,7 @@ from conveyor.store import (
     scheduling,
     transitions,
 )
-from conveyor.store.engine import STORE_UNREACHABLE, Connection, Store
+from conveyor.store.engine import STORE_UNREACHABLE, Connection, Store, undone_on_error
 
 log = logging.getLogger(__name__)
 
@@ -607,9 +607,20 @@ class Scheduler:
             return len(structure.tasks)
         self._starts_left -= 1
         planning = time.monotonic()
-        advance = plan_started_run(conn, run_pk, self.actor, parallelism=self.settings.parallelism)
-        if advance is None:
-            plan_requests.request_plan(conn, run_pk)  # held elsewhere: planned in a loop
+        try:
+            with undone_on_error(conn):
+                advance = plan_started_run(
+                    conn, run_pk, self.actor, parallelism=self.settings.parallelism
+                )
+        except STORE_UNREACHABLE:
+            raise
+        except Exception:
+            # Started all the same: the loop's safety net plans it, and records the problem
+            # against the run if its plan fails there too.
+            log.debug("run %s could not be planned as it started", run_pk, exc_info=True)
+            advance = None
+        if advance is None:  # held elsewhere, or its plan failed: planned in a loop
+            plan_requests.request_plan(conn, run_pk)
             return len(structure.tasks)
         stats.dependency_check(structure.dag_id, time.monotonic() - planning)
         self.executor.submit(advance.queued)

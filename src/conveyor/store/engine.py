@@ -252,6 +252,14 @@ def _unsaid_if_undone(conn: Connection) -> Iterator[None]:
         raise
 
 
+@contextmanager
+def undone_on_error(conn: Connection) -> Iterator[None]:
+    """A savepoint in a write transaction: a block that raises has its writes undone (its
+    deferred inserts and its work after the commit too), and the transaction goes on."""
+    with _unsaid_if_undone(conn), savepoint(conn):
+        yield
+
+
 def _run_after_commit(pending: list[Callable[[], None]]) -> None:
     for work in pending:
         try:
