@@ -133,8 +133,6 @@ class Scheduler:
         #: it may plan running runs whole (``max_dagruns_per_loop_to_schedule``), as Airflow
         #: bounds both with it.
         self._starts_left = settings.max_dagruns_per_loop_to_schedule
-        #: The runs running as this scheduler began are read (see ``safety_net``).
-        self._began = False
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -302,7 +300,7 @@ class Scheduler:
             self._heartbeat()
         with self.problems.guard("refresh_problems"):
             self.problems.refresh()
-        if not self._began:
+        if not self.safety_net.knows_left_running:
             with self.problems.guard("read_runs_left_running"):
                 self._read_runs_left_running()
         with self.problems.guard("create_scheduled_runs"):
@@ -337,7 +335,6 @@ class Scheduler:
         with self.store.read() as conn:
             running = scheduling.running_runs(conn)
         self.safety_net.left_running(run.id for run in running)
-        self._began = True
 
     def _check_timeouts(self, now: datetime | None) -> None:
         """Runs past their timeout, deferrals and waits for a person past theirs, deadline
@@ -557,11 +554,8 @@ class Scheduler:
             return self._start_runs_of(conn, dag_id)
 
         started_tasks = self._each_dag_in_batches("start_runs", waiting, start_runs)
-        self._refresh_statistics_after(started_tasks)
-
-    def _refresh_statistics_after(self, started_tasks: int) -> None:
-        """Runs that add much to the task instance table get its planner statistics
-        refreshed before they are planned (:mod:`.planner_statistics`)."""
+        # Runs that add much to the task instance table get its planner statistics refreshed
+        # before they are planned whole (:mod:`.planner_statistics`).
         if started_tasks >= planner_statistics.MIN_ADDED_ROWS:
             with self.store.write() as conn:
                 planner_statistics.refresh_if_outgrown(conn, started_tasks)
@@ -585,27 +579,29 @@ class Scheduler:
                     continue
                 if start_run(conn, run.id):
                     paces[run.backfill_id] = replace(pace, running=pace.running + 1)
-                    tasks += self._plan_started(conn, run.id, structure)
+                    self._plan_started(conn, run.id, structure)
+                    tasks += len(structure.tasks)
                 continue
             if active >= structure.max_active_runs:
                 continue
             if start_run(conn, run.id):
                 active += 1
-                tasks += self._plan_started(conn, run.id, structure)
+                self._plan_started(conn, run.id, structure)
+                tasks += len(structure.tasks)
         return tasks
 
-    def _plan_started(self, conn: Connection, run_pk: int, structure: SerializedDag) -> int:
+    def _plan_started(self, conn: Connection, run_pk: int, structure: SerializedDag) -> None:
         """Plan a run in the transaction that starts it and queue its first tries into the
         room left under ``parallelism``, handed over before the commit as dispatch does (a
         receiver waits for the run's lock; the run was made in an earlier transaction, so
         its row is there to wait on): the first try need not wait for the loop's later
         phases, and no scheduler plans the run again as new. A run of ``MIN_ADDED_ROWS``
         tasks or more asks for its plan instead, made once the task instance table's
-        statistics are refreshed. Returns its tasks' count."""
+        statistics are refreshed."""
+        self._starts_left -= 1
         if len(structure.tasks) >= planner_statistics.MIN_ADDED_ROWS:
             plan_requests.request_plan(conn, run_pk)
-            return len(structure.tasks)
-        self._starts_left -= 1
+            return
         planning = time.monotonic()
         try:
             with undone_on_error(conn):
@@ -621,11 +617,10 @@ class Scheduler:
             advance = None
         if advance is None:  # held elsewhere, or its plan failed: planned in a loop
             plan_requests.request_plan(conn, run_pk)
-            return len(structure.tasks)
+            return
         stats.dependency_check(structure.dag_id, time.monotonic() - planning)
         self.executor.submit(advance.queued)
         self._queued_this_loop += len(advance.queued)
-        return len(structure.tasks)
 
     def complete_backfills(self, now: datetime) -> None:
         """A backfill none of whose runs is queued or running any more is completed."""

@@ -74,6 +74,10 @@ class SafetyNet:
         """The runs running as this scheduler begins, read before it starts any itself."""
         self._left = set(run_ids)
 
+    @property
+    def knows_left_running(self) -> bool:
+        return self._left is not None
+
     def choose(self, seen: Seen, now: datetime) -> list[tuple[RunningSince, Why]]:
         """The runs to plan whole now, each with why: those chosen in an earlier loop and
         not planned since first (the longest waiting first), then in the order of
