@@ -1,13 +1,15 @@
 """The hop in this process: while a try is being started or its end recorded, work of the
 process's own background threads (sending lineage events) waits, so that their share of the
-interpreter's lock does not land between two tasks.
+interpreter's lock does not land between two tasks, nor their CPU on a burst of tries.
 
 On these small machines a sending thread that is handed an event as a try ends takes the
 interpreter's lock from the thread recording that end for up to a switch interval (5 ms) at a
 time, and the next task waits for the record. A try's own code is not the hop once it has run
 for :data:`SETTLE` seconds: a task that quick ends before its events would be sent, and its
-end is the hop again. A thread never waits longer than the bound it gives, so a hop that hangs
-delays the events, never loses them.
+end is the hop again. A process whose hop ended counts as quiet only after :data:`AFTER_HOP`
+seconds without another: a burst of tries (a fan-out, a chain) hands it the next try sooner,
+and its events wait for the burst's end. A thread never waits longer than the bound it gives,
+so a hop that hangs delays the events, never loses them.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ from contextlib import contextmanager
 
 #: Seconds a try's code runs before background work goes beside it.
 SETTLE = 0.02
+#: Seconds after a hop before background work goes, unless another hop began.
+AFTER_HOP = 0.05
 
 _changed = threading.Condition()
 _in_hop = 0  # threads of this process in a try's hop (a thread pool runs several tries)
-_code_since = 0.0  # when (monotonic) a try's code last started
+_quiet_from = 0.0  # when (monotonic) the process is quiet, if no try is in its hop by then
 
 
 @contextmanager
@@ -56,7 +60,7 @@ def wait_for_quiet(timeout: float) -> bool:
             now = time.monotonic()
             left = deadline - now
             if _in_hop <= 0:
-                settling = _code_since + SETTLE - now
+                settling = _quiet_from - now
                 if settling <= 0:
                     return True
                 left = min(left, settling)
@@ -66,11 +70,13 @@ def wait_for_quiet(timeout: float) -> bool:
 
 
 def _step(step: int, *, code_starts: bool = False) -> None:
-    global _in_hop, _code_since
+    global _in_hop, _quiet_from
     with _changed:
         _in_hop += step
         if code_starts:
-            _code_since = time.monotonic()
+            _quiet_from = time.monotonic() + SETTLE
+        elif step < 0 and _in_hop <= 0:
+            _quiet_from = time.monotonic() + AFTER_HOP
         if _in_hop <= 0:
             _changed.notify_all()
 
@@ -78,10 +84,10 @@ def _step(step: int, *, code_starts: bool = False) -> None:
 def _forget_in_child() -> None:
     """A forked child runs none of its parent's tries, and a lock its parent held while it
     forked would never be released in it."""
-    global _changed, _in_hop, _code_since
+    global _changed, _in_hop, _quiet_from
     _changed = threading.Condition()
     _in_hop = 0
-    _code_since = 0.0
+    _quiet_from = 0.0
 
 
 os.register_at_fork(after_in_child=_forget_in_child)

@@ -50,3 +50,28 @@ def test_a_tasks_code_is_quiet_once_it_has_run_for_a_while() -> None:
             assert time.monotonic() - started >= hot_path.SETTLE * 0.9
         assert not hot_path.wait_for_quiet(0.05)  # its end is the hop again
     assert hot_path.wait_for_quiet(1)
+
+
+def test_a_hop_that_ended_keeps_background_work_back_a_moment_for_the_next() -> None:
+    """A burst of tries (a chain, a fan-out) has its next hop soon after the last: the
+    background work waits for a moment without one."""
+    with hot_path.hop():
+        pass
+    started = time.monotonic()
+    assert hot_path.wait_for_quiet(5)
+    assert time.monotonic() - started >= hot_path.AFTER_HOP * 0.9
+
+
+def test_a_hop_that_begins_in_that_moment_keeps_the_work_back_until_it_ends() -> None:
+    with hot_path.hop():
+        pass
+    quiet_at: list[float] = []
+    waiting = threading.Thread(
+        target=lambda: hot_path.wait_for_quiet(5) and quiet_at.append(time.monotonic())
+    )
+    waiting.start()
+    with hot_path.hop():  # the burst's next try, within AFTER_HOP of the last
+        time.sleep(0.2)
+        left = time.monotonic()
+    waiting.join(10)
+    assert quiet_at and quiet_at[0] - left >= hot_path.AFTER_HOP * 0.9

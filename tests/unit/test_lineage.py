@@ -23,6 +23,7 @@ from openlineage.client.serde import Serde
 from prometheus_client import REGISTRY
 
 from conveyor import DAG, BashOperator, EmptyOperator, hot_path
+from conveyor.airflow_compat import listeners
 from conveyor.config import load_config, mask
 from conveyor.connections import masking
 from conveyor.exceptions import ConfigError
@@ -264,6 +265,51 @@ def test_a_process_always_in_a_hop_still_sends_its_events() -> None:
     emitter.close()
 
 
+def test_an_event_that_cannot_be_built_is_logged_and_the_next_goes(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    client = _Client()
+    client.release.set()
+    emitter = Emitter(lambda: client, queue_size=10, close_timeout=5)
+
+    def broken() -> Any:
+        raise KeyError("a facet")
+
+    assert emitter.submit(broken) and emitter.submit(lambda: "built")
+    emitter.close()
+    assert client.sent == ["built"]
+    assert "an event could not be built" in caplog.text
+
+
+def test_a_send_that_met_a_variable_taken_out_meanwhile_goes_again() -> None:
+    """A try's end takes its AIRFLOW_CTX_* variables out of the environment while the
+    transport may be reading it (its proxies): the reader gets a KeyError, and the event is
+    sent again rather than dropped. Any other KeyError is the transport's own failure."""
+
+    class Racing(_Client):
+        def __init__(self, missing: str) -> None:
+            super().__init__()
+            self.missing, self.calls = missing, 0
+
+        def emit(self, event: Any) -> None:
+            self.calls += 1
+            if self.calls == 1:
+                raise KeyError(self.missing)
+            self.sent.append(event)
+
+    raced = Racing("AIRFLOW_CTX_DAG_OWNER")
+    emitter = Emitter(lambda: raced, queue_size=10, close_timeout=5)
+    dropped = _count("transport_error")
+    assert emitter.submit("complete")
+    emitter.close()
+    assert raced.sent == ["complete"] and _count("transport_error") == dropped
+    broken = Racing("PATH")  # in the environment: not a race
+    failing = Emitter(lambda: broken, queue_size=10, close_timeout=5)
+    assert failing.submit("complete")
+    failing.close()
+    assert broken.sent == [] and _count("transport_error") == dropped + 1
+
+
 # -- run ids and events --------------------------------------------------------------------
 
 
@@ -388,6 +434,70 @@ def test_a_tasks_code_goes_as_source_and_the_secrets_it_read_are_masked(tmp_path
     assert "s3cr3t-value" not in text
     assert "curl -u admin:*** http://x" in text
     assert '"token": "***"' in text  # the run's conf, in the airflow facet
+
+
+def test_a_tries_event_is_built_off_the_hop_from_what_its_hook_read(tmp_path: Path) -> None:
+    """The hook reads the try and its run and returns; the sending thread builds the event
+    later, and it says what the hook saw, not what the try and its run became since."""
+    with DAG("later", schedule=None, start_date=datetime(2026, 1, 1)):
+        task = EmptyOperator(task_id="t")
+    run = SimpleNamespace(
+        logical_date=datetime(2026, 1, 2, tzinfo=UTC),
+        data_interval_start=datetime(2026, 1, 2, tzinfo=UTC),
+        data_interval_end=datetime(2026, 1, 3, tzinfo=UTC),
+        conf={},
+        dag_id="later",
+        run_id="manual__1",
+        run_type="manual",
+        state="running",
+    )
+    ti = SimpleNamespace(
+        task=task,
+        dag_run=run,
+        dag_id="later",
+        task_id="t",
+        try_number=1,
+        map_index=-1,
+        duration=1.5,
+        pool="default_pool",
+        log_url="http://ui/log",
+    )
+    client = _Client()
+    lineage = read(_settings(tmp_path, openlineage_transport='{"type": "console"}'), {})
+    listener = OpenLineageListener(lineage, Emitter(lambda: client, 10, 5), None)
+    listener.on_task_instance_success(previous_state=None, task_instance=ti)
+    ti.duration, ti.try_number, run.state = 99.0, 2, "failed"  # what came after the hook
+    client.release.set()
+    listener.emitter.close()
+    [event] = client.sent
+    facet = event.run.facets["airflow"]
+    assert (facet.taskInstance["duration"], facet.taskInstance["try_number"]) == (1.5, 1)
+    assert facet.dagRun["run_id"] == "manual__1" and event.eventType is RunState.COMPLETE
+    assert event.run.runId == events.task_run_id("default", "later", "t", 1, -1, run.logical_date)
+
+
+def test_only_listeners_that_queue_their_work_leave_the_next_try_free(tmp_path: Path) -> None:
+    """A try's end starts the next try at once unless a listener may take its time in its
+    hooks; OpenLineage's reads and queues, so it holds nothing back."""
+
+    class OnCall:
+        @listeners.hookimpl
+        def on_task_instance_failed(
+            self, previous_state: Any, task_instance: Any, error: Any
+        ) -> None:
+            pass
+
+    manager = listeners.get_listener_manager()
+    openlineage, on_call = _listener(tmp_path), OnCall()
+    before = listeners.hold_the_hop()
+    manager.add_listener(openlineage)
+    try:
+        assert listeners.has_listeners() and listeners.hold_the_hop() is before
+        manager.add_listener(on_call)
+        assert listeners.hold_the_hop()
+    finally:
+        manager.remove_listener(on_call)
+        manager.remove_listener(openlineage)
 
 
 def test_the_fork_server_preloads_the_client_only_where_lineage_is_on(tmp_path: Path) -> None:

@@ -200,6 +200,14 @@ def has_listeners() -> bool:
     return _manager.has_listeners
 
 
+def hold_the_hop() -> bool:
+    """Whether a listener of this process may take its time in a hook, so that a try's end
+    must not have started the next try before its hooks run: any listener but those whose
+    hooks only read and queue their work (a ``queues_its_work = True`` attribute, as
+    Conveyor's OpenLineage listener has)."""
+    return any(not getattr(p, "queues_its_work", False) for p in _manager.pm.get_plugins())
+
+
 def notify(hook_name: str, **kwargs: Any) -> None:
     """Call hook ``hook_name`` of every listener, in pluggy's order (the last registered
     first), each with the arguments it names. A listener that raises is logged with its

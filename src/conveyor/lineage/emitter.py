@@ -47,8 +47,9 @@ DROPPED = Counter(
 )
 
 _STOP = object()
-#: Seconds an event waits at most for this process's tries to leave their hop.
-_HOP_WAIT = 0.25
+#: Seconds an event waits at most for this process to be quiet (``hot_path``): a busy
+#: process's events go in a batch this often, a burst's after it.
+_HOP_WAIT = 2.0
 #: A warning per this many drops of one reason, not one per event.
 _WARN_EVERY = 100
 
@@ -72,7 +73,8 @@ class Emitter:
         return not self._closed and os.getpid() == self._pid
 
     def submit(self, event: Any) -> bool:
-        """Queue ``event`` for sending; False (and counted) when it was dropped."""
+        """Queue ``event`` for sending, or a function of no arguments that makes it (called
+        by the sending thread); False (and counted) when it was dropped."""
         if self._closed or os.getpid() != self._pid:
             self._dropped("shutdown")
             return False
@@ -111,9 +113,13 @@ class Emitter:
                     return
                 if self._abandoned:  # counted as dropped when the process closed it
                     continue
+                if callable(event):
+                    event = _built(event)
+                    if event is None:
+                        continue
                 if client is None:
                     client = self._make_client()
-                _emit(client, event)
+                _sent(client, event)
                 EMITTED.labels(_event_type(event)).inc()
             except Exception as exc:
                 self._dropped("transport_error", exc)
@@ -154,6 +160,29 @@ class Emitter:
             self._dropped("shutdown")
         if not left_over:
             self._queue.put_nowait(_STOP)
+
+
+def _built(make: Callable[[], Any]) -> Any:
+    """The event ``make`` builds, or None (logged) when it raises: as a hook's own error."""
+    try:
+        return make()
+    except Exception:
+        log.warning("OpenLineage: an event could not be built", exc_info=True)
+        return None
+
+
+def _sent(client: Any, event: Any) -> None:
+    """:func:`_emit`, once more when the transport's read of the environment (``requests``
+    reads the proxies from ``os.environ`` for each request) met a variable another thread
+    took out meanwhile: a try's end takes its ``AIRFLOW_CTX_*`` variables out, and Python's
+    ``os.environ`` gives a reader that lost the race a ``KeyError``."""
+    try:
+        _emit(client, event)
+    except KeyError as exc:
+        name = exc.args[0] if exc.args else None
+        if not isinstance(name, str) or name in os.environ:
+            raise
+        _emit(client, event)
 
 
 def _emit(client: Any, event: Any) -> None:

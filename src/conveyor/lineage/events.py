@@ -20,6 +20,7 @@ shapes them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -73,6 +74,16 @@ def _nominal(dag_run: Any) -> dict[str, Any]:
     if start is None:
         return {}
     end = _iso(getattr(dag_run, "data_interval_end", None))
+    return {"nominalTime": nominal_time_run.NominalTimeRunFacet(start, end)}
+
+
+def _nominal_of(dag_run: dict[str, Any]) -> dict[str, Any]:
+    """:func:`_nominal` of a run's fields as ``describe.dag_run_info`` read them."""
+    start = dag_run.get("data_interval_start")
+    if not isinstance(start, str):
+        return {}
+    end = dag_run.get("data_interval_end")
+    end = end if isinstance(end, str) else None
     return {"nominalTime": nominal_time_run.NominalTimeRunFacet(start, end)}
 
 
@@ -187,6 +198,60 @@ def _dag_parent(conf: Any) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class TryMoment:
+    """What a try's event says of the moment its hook was called, read then (the task
+    instance and its run move on after it); the event is built from it later, off the hop
+    (:func:`task_event_of`). ``task`` and ``dag`` are kept for what does not change: the
+    owners, tags, documentation and the DAG's own fields."""
+
+    state: RunState
+    dag_id: str
+    task_id: str
+    try_number: int
+    map_index: int
+    logical: datetime
+    conf: Any
+    dag_run: dict[str, Any]
+    task_instance: dict[str, Any]
+    task_fields: dict[str, Any]
+    event_time: datetime
+    error: BaseException | str | None
+    task: Any
+    dag: Any
+
+
+def task_moment(
+    state: RunState,
+    ti: Any,
+    *,
+    error: BaseException | str | None = None,
+    event_time: datetime | None = None,
+) -> TryMoment:
+    """Read what the event of ``ti`` (the try's task instance: its task, DAG and run) says
+    now; its ``try_number`` is the try Airflow shows (pokes and resumptions keep it), so
+    every dispatch of one try has the same run id."""
+    task = ti.task
+    dag_run = ti.dag_run
+    when = event_time or (getattr(ti, "start_date", None) if state is RunState.START else None)
+    return TryMoment(
+        state=state,
+        dag_id=ti.dag_id,
+        task_id=ti.task_id,
+        try_number=ti.try_number,
+        map_index=ti.map_index,
+        logical=dag_run.logical_date,
+        conf=getattr(dag_run, "conf", None),
+        dag_run=describe.dag_run_info(dag_run),
+        task_instance=describe.task_instance_info(ti),
+        task_fields=describe.task_info(task),
+        event_time=when or utcnow(),
+        error=error if state is RunState.FAIL else None,
+        task=task,
+        dag=getattr(task, "dag", None),
+    )
+
+
 def task_event(
     state: RunState,
     namespace: str,
@@ -196,38 +261,46 @@ def task_event(
     error: BaseException | str | None = None,
     event_time: datetime | None = None,
 ) -> RunEvent:
-    """The event of a try: ``ti`` is the try's task instance (its task, DAG and run); its
-    ``try_number`` is the try Airflow shows (pokes and resumptions keep it), so every
-    dispatch of one try has the same run id."""
-    task = ti.task
-    dag = getattr(task, "dag", None)
-    dag_run = ti.dag_run
-    logical = dag_run.logical_date
-    run_id = task_run_id(namespace, ti.dag_id, ti.task_id, ti.try_number, ti.map_index, logical)
-    parent_id = dag_run_id(namespace, ti.dag_id, logical)
+    """The event of a try, built at once (see :func:`task_moment`)."""
+    moment = task_moment(state, ti, error=error, event_time=event_time)
+    return task_event_of(moment, namespace, lineage)
+
+
+def task_event_of(moment: TryMoment, namespace: str, lineage: OperatorLineage) -> RunEvent:
+    """The event of the try ``moment`` read, with the operator's ``lineage``."""
+    task, dag = moment.task, moment.dag
+    run_id = task_run_id(
+        namespace,
+        moment.dag_id,
+        moment.task_id,
+        moment.try_number,
+        moment.map_index,
+        moment.logical,
+    )
+    parent_id = dag_run_id(namespace, moment.dag_id, moment.logical)
     facets: dict[str, Any] = {
         **lineage.run_facets,
-        **_parent(namespace, parent_id, ti.dag_id, getattr(dag_run, "conf", None)),
+        **_parent(namespace, parent_id, moment.dag_id, moment.conf),
         "airflow": AirflowRunFacet(
-            dag=describe.dag_info(dag, ti.dag_id),
-            dagRun=describe.dag_run_info(dag_run),
-            task=describe.task_info(task),
-            taskInstance=describe.task_instance_info(ti),
+            dag=describe.dag_info(dag, moment.dag_id),
+            dagRun=moment.dag_run,
+            task=moment.task_fields,
+            taskInstance=moment.task_instance,
             taskUuid=run_id,
         ),
     }
-    if ti.map_index != -1:
+    if moment.map_index != -1:
         facets["airflow_mappedTask"] = AirflowMappedTaskRunFacet(
-            mapIndex=ti.map_index, operatorClass=describe.operator_class_path(task)
+            mapIndex=moment.map_index, operatorClass=describe.operator_class_path(task)
         )
-    if state is RunState.FAIL and error is not None:
-        facets["errorMessage"] = _error(error)
-    facets.update(_nominal(dag_run))
+    if moment.error is not None:
+        facets["errorMessage"] = _error(moment.error)
+    facets.update(_nominal_of(moment.dag_run))
     facets.update(_engine())
     doc, doc_type = _documentation(task, dag)
     job = _job(
         namespace,
-        f"{ti.dag_id}.{ti.task_id}",
+        f"{moment.dag_id}.{moment.task_id}",
         "TASK",
         owners=_owners(task, dag),
         tags=list(getattr(dag, "tags", None) or []),
@@ -235,10 +308,9 @@ def task_event(
         doc_type=doc_type,
         facets=lineage.job_facets,
     )
-    when = event_time or (getattr(ti, "start_date", None) if state is RunState.START else None)
     return RunEvent(
-        eventType=state,
-        eventTime=(when or utcnow()).isoformat(),
+        eventType=moment.state,
+        eventTime=moment.event_time.isoformat(),
         run=Run(runId=run_id, facets=facets),
         job=job,
         inputs=list(lineage.inputs),

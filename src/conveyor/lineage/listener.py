@@ -1,6 +1,7 @@
 """The OpenLineage listener: Airflow's listener hooks turned into events, handed to the
-process's emitter. Each hook builds its event in the caller's thread (it reads the task,
-its operator's lineage and the run) and only queues it; any error is logged here, never
+process's emitter. A try's hook reads in the caller's thread what changes (its operator's
+lineage, the task instance and its run as they are now) and queues the rest of the work:
+the emitter's thread builds the event and sends it, off the hop. Any error is logged, never
 raised into the try or the scheduler."""
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ log = logging.getLogger(__name__)
 
 class OpenLineageListener:
     """Registered in a process's listener manager when lineage is on."""
+
+    #: Its hooks only read and queue (see :func:`conveyor.airflow_compat.listeners.hold_the_hop`).
+    queues_its_work = True
 
     def __init__(self, lineage: LineageSettings, emitter: Emitter, store: Store | None) -> None:
         self.lineage = lineage
@@ -73,10 +77,14 @@ class OpenLineageListener:
             started = time.perf_counter()
             lineage = extraction.lineage_of(ti.task, moment, ti, self.lineage.source_code)
             _extracted(state, ti.task, time.perf_counter() - started)
-            event = events.task_event(state, self.lineage.namespace, ti, lineage, error=error)
-            self.emitter.submit(redacted(event))
+            read = events.task_moment(state, ti, error=error)
         except Exception:
             log.warning("OpenLineage: no %s event for %s", state.value, ti, exc_info=True)
+            return
+        namespace = self.lineage.namespace
+        # Read now, built by the sending thread: the hop does not wait for the event's
+        # facets (the secrets masked then are a superset of this try's: they only grow).
+        self.emitter.submit(lambda: redacted(events.task_event_of(read, namespace, lineage)))
 
     def _marked(self, state: RunState, ti: Any, error: BaseException | str | None) -> None:
         """A task instance a person marked (it comes without its task, as Airflow's API

@@ -390,12 +390,12 @@ class TryRunner:
         task = call.task
         if isinstance(happened, (Returned, Raised, Skipped)):
             _keep_extra_links(call)
-        if listeners.has_listeners() or (
+        if listeners.hold_the_hop() or (
             task is not None and any(getattr(task, hook, None) for hook in TASK_HOOKS.values())
         ):
             # Its callbacks and listeners run after the commit that would start the next try:
             # that try's recorded start and duration would include them. It goes through the
-            # broker.
+            # broker. (Listeners that only queue their work, as OpenLineage's, hold no hop.)
             self._may_keep = None
         # What the end says leaves the try (its record, the timeline, callbacks, notifiers):
         # the secrets the try read are masked in it as in its log.
@@ -403,7 +403,7 @@ class TryRunner:
         with run_listeners.after_the_try():
             result = self._record_ending(started, run, call, happened)
             _finish_metrics(started, task, result.state)
-            if self.recorded is not None and listeners.has_listeners():
+            if self.recorded is not None and listeners.hold_the_hop():
                 self.recorded(result)
                 result.reported = True
             if call.context is not None:
