@@ -135,8 +135,12 @@ def test_refused_keywords_and_connection_extras(
     from conveyor.providers.spark.operator import SparkSubmitOperator
 
     monkeypatch.setenv("CONVEYOR_HOME", str(tmp_path / "home"))
+    # The operator is built (its DAG file loads), and refuses when it runs; the hook, made
+    # to be used, refuses at once.
+    refused = SparkSubmitOperator(task_id="x", application="a.py", track_driver_via_k8s_api=True)
+    assert "track_driver_via_k8s_api" in (refused.refused_when_run or "")
     with pytest.raises(TaskError, match="track_driver_via_k8s_api"):
-        SparkSubmitOperator(task_id="x", application="a.py", track_driver_via_k8s_api=True)
+        SparkSubmitHook(track_driver_via_k8s_api=True)
     monkeypatch.setenv(
         "AIRFLOW_CONN_SPARK_HOME_SET",
         json.dumps({"conn_type": "spark", "host": "local", "extra": {"spark-home": "/opt/x"}}),

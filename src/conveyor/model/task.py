@@ -263,6 +263,9 @@ class BaseOperator(DependencyMixin):
     #: The decorator that made the task from a function (``@task``, ``@task.bash`` ...), as
     #: Airflow names it; None for an operator built directly.
     decorated_as: str | None = None
+    #: What the DAG file asks of this task that Airflow carries out and Conveyor does not
+    #: (:meth:`refuse_when_run`): each try fails with it before the task's code runs.
+    refused_when_run: str | None = None
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
         # Inside a mapped task group every task is mapped over the group, as in Airflow: an
@@ -389,6 +392,14 @@ class BaseOperator(DependencyMixin):
         if dag is not None:
             dag.add_task(self)
             join_current_group(self)
+
+    def refuse_when_run(self, message: str) -> None:
+        """A keyword or value Airflow carries out for this task and Conveyor does not: the
+        DAG file still loads, as on Airflow (its other tasks and DAGs with it), and a try of
+        this task fails with ``message`` at its first real use, before its code runs."""
+        self.refused_when_run = (
+            message if self.refused_when_run is None else f"{self.refused_when_run}; {message}"
+        )
 
     # -- running -------------------------------------------------------------------------
 

@@ -148,8 +148,8 @@ class SqsSensor(AwsBaseSensor[SqsHook]):
         **kwargs: Any,
     ) -> None:
         super().__init__(task_id, **kwargs)
-        if message_filtering not in _FILTERS:
-            raise DagDefinitionError(
+        if message_filtering not in _FILTERS:  # refused when it runs: the file loads
+            self.refuse_when_run(
                 f"task {self.task_id!r}: SqsSensor's message_filtering={message_filtering!r} "
                 "is not supported by Conveyor (it takes None or 'literal'); filter the "
                 "messages in a downstream task"

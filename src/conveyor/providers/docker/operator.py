@@ -174,11 +174,12 @@ class DockerOperator(BaseOperator):
         ipc_mode: str | None = None,
         **kwargs: Any,
     ) -> None:
-        # Airflow 1.10's spelling of skip_on_exit_code, and options Conveyor ignores.
+        # Airflow 1.10's spelling of skip_on_exit_code, and options Conveyor does not carry
+        # out: refused when the task runs, so the DAG file loads as on Airflow.
         skip = kwargs.pop("skip_exit_code", None)
         for ignored in ("retrieve_output", "retrieve_output_path", "device_requests"):
             if kwargs.pop(ignored, None):
-                raise TaskError(f"task {task_id!r}: DockerOperator does not support {ignored}")
+                self.refuse_when_run(f"task {task_id!r}: DockerOperator does not support {ignored}")
         for display in ("log_opts_max_size", "log_opts_max_file"):
             kwargs.pop(display, None)
         super().__init__(task_id, **kwargs)

@@ -160,11 +160,12 @@ class BigQueryCreateEmptyDatasetOperator(_BigQueryOperator):
             )
 
 
-def refuse_encryption(task_id: str, kwargs: dict[str, Any]) -> None:
-    """A customer key for the query's results changes what is written: not done, so refused."""
+def refuse_encryption(task: BaseOperator, kwargs: dict[str, Any]) -> None:
+    """A customer key for the query's results changes what is written: not done, so refused
+    when the task runs (its DAG file loads, as on Airflow)."""
     if kwargs.pop("encryption_configuration", None):
-        raise TaskError(
-            f"task {task_id!r}: encryption_configuration is not supported by Conveyor's "
+        task.refuse_when_run(
+            f"task {task.task_id!r}: encryption_configuration is not supported by Conveyor's "
             "BigQuery check and read operators; run the query with BigQueryInsertJobOperator"
         )
 
@@ -446,8 +447,9 @@ class _BigQuerySqlOperator(_BigQueryOperator):
         labels: dict[str, str] | None = None,
         **kwargs: Any,
     ) -> None:
-        refuse_encryption(task_id, kwargs)
+        encryption = {"encryption_configuration": kwargs.pop("encryption_configuration", None)}
         super().__init__(task_id, **kwargs)
+        refuse_encryption(self, encryption)
         keep_fields(self, _BigQuerySqlOperator, locals())
         self.conn_id = gcp_conn_id  # Airflow's SQL operators' name for it, templated too
 
@@ -598,9 +600,10 @@ class BigQueryGetDataOperator(_BigQueryOperator):
         as_dict: bool = False,
         **kwargs: Any,
     ) -> None:
-        refuse_encryption(task_id, kwargs)
         kwargs.pop("use_legacy_sql", None)  # only read for a job's query, which Conveyor reads
+        encryption = {"encryption_configuration": kwargs.pop("encryption_configuration", None)}
         super().__init__(task_id, **kwargs)
+        refuse_encryption(self, encryption)
         keep_fields(self, BigQueryGetDataOperator, locals())
 
     def execute(self, context: dict[str, Any]) -> list[Any]:

@@ -236,14 +236,15 @@ class GCSToBigQueryOperator(BaseOperator):
         force_delete: bool = False,
         **kwargs: Any,
     ) -> None:
+        # Refused when the task runs: the DAG file loads, as on Airflow.
         if external_table:
-            raise TaskError(
+            self.refuse_when_run(
                 f"task {task_id!r}: external_table=True is not supported by Conveyor's "
                 "GCSToBigQueryOperator; load the files (external_table=False) or create the "
                 "external table with BigQueryCreateTableOperator's table_resource"
             )
         if force_delete:
-            raise TaskError(
+            self.refuse_when_run(
                 f"task {task_id!r}: force_delete is only for external tables, which Conveyor "
                 "does not create; use write_disposition='WRITE_TRUNCATE'"
             )

@@ -134,8 +134,8 @@ class PostgresToGCSOperator(BaseOperator):
         cursor_itersize: int = 2000,
         **kwargs: Any,
     ) -> None:
-        if partition_columns:
-            raise TaskError(
+        if partition_columns:  # refused when the task runs: the DAG file loads, as on Airflow
+            self.refuse_when_run(
                 f"task {task_id!r}: partition_columns is not supported by Conveyor's "
                 "PostgresToGCSOperator; write one file per partition with a WHERE in sql"
             )

@@ -171,8 +171,8 @@ class KubernetesPodOperator(BaseOperator):
                 f"got {type(full_pod_spec).__name__}"
             )
         for unsupported in ("pod_template_file", "pod_template_dict", "callbacks"):
-            if kwargs.pop(unsupported, None) is not None:
-                raise TaskError(
+            if kwargs.pop(unsupported, None) is not None:  # refused when the task runs
+                self.refuse_when_run(
                     f"task {task_id!r}: KubernetesPodOperator does not support {unsupported}"
                 )
         super().__init__(task_id, **kwargs)

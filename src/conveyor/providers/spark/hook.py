@@ -457,10 +457,20 @@ _REFUSED = {
 }
 
 
-def _refuse(given: dict[str, Any]) -> None:
-    """Airflow's keywords Conveyor does not carry out fail here, naming what to write."""
+def refusals(given: dict[str, Any]) -> list[str]:
+    """What to say of each of Airflow's keywords in ``given`` that Conveyor does not carry
+    out (those given a value), naming what to write; a keyword Airflow has not is a
+    TypeError, as Python's own."""
+    found = []
     for key, value in given.items():
         if key not in _REFUSED:
             raise TypeError(f"SparkSubmitHook got an unexpected keyword argument {key!r}")
         if value:
-            raise TaskError(f"SparkSubmitHook: {key} is not supported by Conveyor: {_REFUSED[key]}")
+            found.append(f"SparkSubmitHook: {key} is not supported by Conveyor: {_REFUSED[key]}")
+    return found
+
+
+def _refuse(given: dict[str, Any]) -> None:
+    """A hook is made to be used: what :func:`refusals` finds fails here."""
+    for message in refusals(given):
+        raise TaskError(message)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from conveyor.model.task import BaseOperator
-from conveyor.providers.spark.hook import _REFUSED, SparkSubmitHook, _refuse
+from conveyor.providers.spark.hook import _REFUSED, SparkSubmitHook, refusals
 
 
 class SparkSubmitOperator(BaseOperator):
@@ -73,9 +73,12 @@ class SparkSubmitOperator(BaseOperator):
         post_submit_commands: list[str] | None = None,
         **kwargs: Any,
     ) -> None:
-        # Airflow's keywords Conveyor does not carry out fail when the DAG file loads.
-        _refuse({key: kwargs.pop(key) for key in list(kwargs) if key in _REFUSED})
+        # Airflow's keywords Conveyor does not carry out fail when the task runs: the DAG
+        # file loads, as on Airflow.
+        refused = refusals({key: kwargs.pop(key) for key in list(kwargs) if key in _REFUSED})
         super().__init__(task_id, **kwargs)
+        for message in refused:
+            self.refuse_when_run(message)
         self.application = application
         self.conf = conf
         self.files = files
