@@ -210,10 +210,13 @@ def test_spark_submit_command_is_airflows(monkeypatch: pytest.MonkeyPatch, tmp_p
     )
     with pytest.raises(ValueError, match="spark-binary"):
         spark_hook.SparkSubmitHook(conn_id="spark_bad")
+    # Refused when the task runs (its DAG file loads); the hook, made to be used, at once.
+    injecting = spark_operator.SparkSubmitOperator(
+        task_id="s", application="a.py", openlineage_inject_parent_job_info=True
+    )
+    assert "OpenLineage" in (injecting.refused_when_run or "")
     with pytest.raises(TaskError, match="OpenLineage"):
-        spark_operator.SparkSubmitOperator(
-            task_id="s", application="a.py", openlineage_inject_parent_job_info=True
-        )
+        spark_hook.SparkSubmitHook(openlineage_inject_parent_job_info=True)
     assert spark_hook.mask_secrets("--conf db.password=abc x") == "--conf db.password=****** x"
 
 
