@@ -32,13 +32,21 @@ QUEUE = "limits_q"
 WORKERS = ("limits1@test", "limits2@test")
 
 DAG_FILE = """
+    import pathlib
     import time
     from conveyor import DAG, task
 
     with DAG("limited", max_active_runs=3, max_active_tasks=16,
              default_args={"queue": "@QUEUE@"}):
         @task(max_active_tis_per_dagrun=2)
-        def mapped(x):
+        def mapped(x, run_id=None):
+            # Wait (a while at most) for a second try of this run to start, so that the
+            # limit is met on a slow machine too: a slow start must not pass for the limit.
+            started = pathlib.Path("@STARTED@")
+            (started / f"{run_id}-{x}").touch()
+            deadline = time.monotonic() + 10
+            while len(list(started.glob(f"{run_id}-*"))) < 2 and time.monotonic() < deadline:
+                time.sleep(0.05)
             time.sleep(0.3)
 
         @task(max_active_tis_per_dag=2)
@@ -55,7 +63,10 @@ def settings(tmp_path: Path, pg_database_url: str) -> Settings:
     require_redis()
     dags = tmp_path / "dags"
     dags.mkdir()
-    (dags / "limited.py").write_text(textwrap.dedent(DAG_FILE.replace("@QUEUE@", QUEUE)))
+    started = tmp_path / "started"
+    started.mkdir()
+    source = DAG_FILE.replace("@QUEUE@", QUEUE).replace("@STARTED@", str(started))
+    (dags / "limited.py").write_text(textwrap.dedent(source))
     return celery_settings(tmp_path, dags, pg_database_url, BROKER, parallelism=16)
 
 
@@ -114,6 +125,9 @@ def test_task_limits_hold_on_celery_workers(
     across = [r for r in ran if r.task_id == "across"]
     assert len(across) == 3
     assert _peak(across) <= 2, "max_active_tis_per_dag=2 overrun across runs on the workers"
+    # Each mapped try said its run (the rendezvous above is per run), 18 in all.
+    said = sorted(p.name for p in (tmp_path / "started").iterdir())
+    assert len(said) == 18 and not any(name.startswith("None-") for name in said), said
     # The per-run limit was full at some point: the limit, not the machine, held the rest.
     peaks = [_peak([r for r in ran if r.run_pk == pk and r.task_id == "mapped"]) for pk in run_pks]
     assert max(peaks) == 2, peaks
