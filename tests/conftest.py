@@ -206,6 +206,31 @@ def pytest_sessionfinish() -> None:
     shutil.rmtree(SESSION_RUNTIME, ignore_errors=True)
 
 
+#: Seconds each test file took (setup, call and teardown of its tests), summed in the process
+#: that reports: the summary names the files that bound the suite's time.
+_FILE_SECONDS: dict[str, float] = {}
+#: How many of the slowest files the summary lists.
+_SLOWEST_FILES = 25
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    path = report.nodeid.split("::", 1)[0]
+    _FILE_SECONDS[path] = _FILE_SECONDS.get(path, 0.0) + report.duration
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The slowest test files, so that what to make cheaper is one look away (the
+    suite's bound is on CI's whole run)."""
+    if not _FILE_SECONDS:
+        return
+    slowest = sorted(_FILE_SECONDS.items(), key=lambda item: item[1], reverse=True)
+    terminalreporter.write_sep("=", f"slowest {_SLOWEST_FILES} test files")
+    for path, seconds in slowest[:_SLOWEST_FILES]:
+        terminalreporter.write_line(f"{seconds:8.1f}s {path}")
+    total = sum(_FILE_SECONDS.values())
+    terminalreporter.write_line(f"{total:8.1f}s in all, {len(_FILE_SECONDS)} files")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Moves the tests of :data:`SLOW_FILES_FIRST` to the front, in that order; the rest keep
     theirs. Every xdist worker collects the same order, as xdist requires."""
