@@ -20,6 +20,7 @@ shapes them.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -88,11 +89,23 @@ def _nominal_of(dag_run: dict[str, Any]) -> dict[str, Any]:
 
 
 def _engine() -> dict[str, Any]:
-    return {
-        "processing_engine": processing_engine_run.ProcessingEngineRunFacet(
-            version=__version__, name="Conveyor", openlineageAdapterVersion=__version__
-        )
-    }
+    return {"processing_engine": _engine_facet()}
+
+
+@functools.cache
+def _engine_facet() -> Any:
+    """Made once a process: a facet's checks parse its URLs, and every event sends it."""
+    return processing_engine_run.ProcessingEngineRunFacet(
+        version=__version__, name="Conveyor", openlineageAdapterVersion=__version__
+    )
+
+
+@functools.cache
+def _job_type(job_type: str) -> Any:
+    """Made once a process for each type (``TASK``, ``DAG``), as :func:`_engine_facet`."""
+    return job_type_job.JobTypeJobFacet(
+        jobType=job_type, integration="AIRFLOW", processingType="BATCH"
+    )
 
 
 def _job(
@@ -121,9 +134,7 @@ def _job(
                 tags_job.TagsJobFacetFields(key=t, value=t, source="AIRFLOW") for t in sorted(tags)
             ]
         )
-    found["jobType"] = job_type_job.JobTypeJobFacet(
-        jobType=job_type, integration="AIRFLOW", processingType="BATCH"
-    )
+    found["jobType"] = _job_type(job_type)
     return Job(namespace=namespace, name=name, facets=found)
 
 

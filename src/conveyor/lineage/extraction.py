@@ -75,34 +75,40 @@ def _source_of(callable_: Any) -> str | None:
 
 
 @functools.lru_cache(maxsize=512)
-def _source_of_code(code: CodeType) -> str | None:
-    """A function's source, read once a process for the same code: each try's START and
-    end event send it, and ``inspect`` reads and tokenizes its file each time (about a
-    millisecond a read). Equal code objects (the same function of a DAG file imported again)
-    have the same source."""
-    return _source_of(code)
+def _python_source_facet(code: CodeType) -> Any:
+    """A function's ``sourceCode`` facet, made once a process for the same code: each try's
+    START and end event send it, and ``inspect`` reads and tokenizes its file each time
+    (about a millisecond a read), the facet's own checks parse URLs. Equal code objects (the
+    same function of a DAG file imported again) have the same source. The events share it: only
+    the masking of a secret changes it, which every later event would mask too."""
+    text = _source_of(code)
+    return None if text is None else _source_facet(text, "python")
+
+
+def _source_facet(text: str, language: str) -> Any:
+    from openlineage.client.facet_v2 import source_code_job
+
+    return source_code_job.SourceCodeJobFacet(language=language, sourceCode=text)
 
 
 def _source_code(task: Any) -> OperatorLineage | None:
     """A Python task's function or a Bash task's command, as Airflow's Python and Bash
     extractors send them."""
-    from openlineage.client.facet_v2 import source_code_job
-
     callable_ = getattr(task, "python_callable", None)
     command = getattr(task, "bash_command", None)
     if callable(callable_):
         # As inspect reads a function: its decorators' wrapped function, then its code.
         code = getattr(inspect.unwrap(callable_), "__code__", None)
-        found = _source_of_code(code) if code is not None else _source_of(callable_)
-        if found is None:
-            return None
-        text, language = found, "python"
+        if code is not None:
+            facet = _python_source_facet(code)
+        else:
+            text = _source_of(callable_)
+            facet = None if text is None else _source_facet(text, "python")
     elif isinstance(command, str) and command:
-        text, language = command, "bash"
+        facet = _source_facet(command, "bash")
     else:
         return None
-    facet = source_code_job.SourceCodeJobFacet(language=language, sourceCode=text)
-    return OperatorLineage(job_facets={"sourceCode": facet})
+    return None if facet is None else OperatorLineage(job_facets={"sourceCode": facet})
 
 
 def _from_hooks(calls: list[tuple[Any, Any]]) -> OperatorLineage | None:

@@ -1,0 +1,121 @@
+"""The OpenLineage http transport Conveyor sends with: the same requests as OpenLineage's own
+transport (body, content headers, credentials, gzip) to a real HTTP endpoint, its retry
+policy on a failing endpoint, a refusal raised, and OpenLineage's own transport kept wherever
+the two could differ (TLS, a proxy, a session or adapter of the caller's)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from http_servers import Recorder, Seen, serve
+from openlineage.client import OpenLineageClient
+from openlineage.client.event_v2 import Job, Run, RunEvent, RunState
+from openlineage.client.transport.http import HttpTransport
+from openlineage.client.uuid import generate_new_uuid
+
+from conveyor.config import load_config
+from conveyor.lineage import make_client
+from conveyor.lineage.http_transport import EndpointRefused, PooledHttpTransport, lean
+from conveyor.lineage.settings import read
+
+ENDPOINT = "/api/v1/lineage"
+#: What the two transports' requests must agree on (the user agents are each library's).
+COMPARED = ("content-type", "content-encoding", "authorization", "x-team")
+
+
+@pytest.fixture
+def endpoint() -> Iterator[Recorder]:
+    recorder = Recorder(routes={("POST", ENDPOINT): lambda seen: (200, {}, {})})
+    yield from serve(recorder)
+
+
+def _event() -> RunEvent:
+    return RunEvent(
+        eventType=RunState.START,
+        eventTime=datetime(2026, 12, 2, tzinfo=UTC).isoformat(),
+        run=Run(runId=str(generate_new_uuid())),
+        job=Job(namespace="team", name="etl.load"),
+        producer="https://example.invalid/conveyor",
+    )
+
+
+def _transport(url: str, **config: Any) -> HttpTransport:
+    client = OpenLineageClient(config={"transport": {"type": "http", "url": url, **config}})
+    return client.transport
+
+
+def _body(seen: Seen) -> bytes:
+    return gzip.decompress(seen.body) if seen.headers.get("content-encoding") else seen.body
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {},
+        {"auth": {"type": "api_key", "apiKey": "s3cret"}, "custom_headers": {"X-Team": "data"}},
+        {"compression": "gzip"},
+    ],
+    ids=["plain", "credentials", "gzip"],
+)
+def test_the_pooled_transport_sends_what_openlineages_sends(
+    endpoint: Recorder, config: dict[str, Any]
+) -> None:
+    own = _transport(endpoint.url, **config)
+    pooled = lean(_transport(endpoint.url, **config))
+    assert isinstance(pooled, PooledHttpTransport)
+    event = _event()
+    own.emit(event)
+    pooled.emit(event)
+    pooled.emit(event)  # the kept connection serves a second post
+    first, second, third = endpoint.requests("POST", ENDPOINT)
+    assert _body(first) == _body(second) == _body(third)
+    assert b'"etl.load"' in _body(first)
+    for name in COMPARED:
+        assert first.headers.get(name) == second.headers.get(name), name
+    if config.get("auth"):
+        assert second.headers["authorization"] == "Bearer s3cret"
+        assert second.headers["x-team"] == "data"
+
+
+def test_a_failing_endpoint_is_retried_and_a_refusal_raised(endpoint: Recorder) -> None:
+    answers = iter([503, 503, 200, 400])
+    endpoint.routes[("POST", ENDPOINT)] = lambda seen: (next(answers), {}, {})
+    pooled = lean(_transport(endpoint.url, retry={"backoff_factor": 0}))
+    pooled.emit(_event())  # two 503s, then delivered, as the retry policy says
+    assert len(endpoint.requests("POST", ENDPOINT)) == 3
+    with pytest.raises(EndpointRefused, match="400"):
+        pooled.emit(_event())
+
+
+def test_openlineages_own_transport_stays_where_the_two_could_differ(
+    endpoint: Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kept = [
+        _transport("https://lineage.example.invalid"),
+        _transport(endpoint.url, ssl_context={"caCertPath": "/etc/ssl/certs/ca.pem"}),
+        HttpTransport(HttpTransport.config_class(url=endpoint.url, session=requests.Session())),
+    ]
+    for transport in kept:
+        assert lean(transport) is transport
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.example.invalid:3128")
+    proxied = _transport(endpoint.url)
+    assert lean(proxied) is proxied
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    assert isinstance(lean(_transport(endpoint.url)), PooledHttpTransport)
+
+
+def test_conveyors_client_sends_through_the_pool(endpoint: Recorder, tmp_path: Path) -> None:
+    transport = json.dumps({"type": "http", "url": endpoint.url})
+    home = str(tmp_path)
+    settings = load_config({"CONVEYOR_HOME": home}, home=home, openlineage_transport=transport)
+    client = make_client(read(settings.settings, environ={}))
+    assert isinstance(client.transport, PooledHttpTransport)
+    client.emit(_event())
+    assert len(endpoint.requests("POST", ENDPOINT)) == 1
