@@ -1,12 +1,14 @@
-"""The OpenLineage http transport Conveyor sends with: the same requests as OpenLineage's own
-transport (body, content headers, credentials, gzip) to a real HTTP endpoint, its retry
-policy on a failing endpoint, a refusal raised, and OpenLineage's own transport kept wherever
-the two could differ (TLS, a proxy, a session or adapter of the caller's)."""
+"""The OpenLineage client and http transport Conveyor sends with: the same requests as
+OpenLineage's own transport (body, content headers, credentials, gzip) to a real HTTP
+endpoint, its retry policy on a failing endpoint, a refusal raised, OpenLineage's own transport
+kept wherever the two could differ (TLS, a proxy, a session or adapter of the caller's), and
+the environment read only for the variables the configuration names."""
 
 from __future__ import annotations
 
 import gzip
 import json
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +23,7 @@ from openlineage.client.transport.http import HttpTransport
 from openlineage.client.uuid import generate_new_uuid
 
 from conveyor.config import load_config
-from conveyor.lineage import make_client
+from conveyor.lineage import client, make_client
 from conveyor.lineage.http_transport import EndpointRefused, PooledHttpTransport, lean
 from conveyor.lineage.settings import read
 
@@ -119,3 +121,26 @@ def test_conveyors_client_sends_through_the_pool(endpoint: Recorder, tmp_path: P
     assert isinstance(client.transport, PooledHttpTransport)
     client.emit(_event())
     assert len(endpoint.requests("POST", ENDPOINT)) == 1
+
+
+def test_the_environment_is_read_only_for_the_variables_named(
+    endpoint: Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each event once walked the whole environment, racing a try's end taking its
+    variables out; a client that names none reads none, one that names some sends them."""
+    monkeypatch.setenv("TEAM", "data")
+    transport = {"type": "http", "url": endpoint.url}
+    naming = client.make({"transport": transport, "facets": {"environment_variables": ["TEAM"]}})
+    plain = client.make({"transport": transport})
+
+    def walked(self: Any) -> Any:
+        raise AssertionError("the environment was walked")
+
+    naming.emit(_event())
+    with monkeypatch.context() as walking:
+        walking.setattr(type(os.environ), "items", walked)
+        plain.emit(_event())
+    named, unnamed = endpoint.requests("POST", ENDPOINT)
+    facet = named.json()["run"]["facets"]["environmentVariables"]
+    assert facet["environmentVariables"] == [{"name": "TEAM", "value": "data"}]
+    assert "environmentVariables" not in unnamed.json()["run"].get("facets", {})

@@ -528,6 +528,6 @@ print(json.dumps([before, preload()]))
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
     )
     before, after = json.loads(done.stdout.strip().splitlines()[-1])
-    assert "conveyor.lineage.http_transport" not in before
-    assert "conveyor.lineage.http_transport" in after
+    assert "conveyor.lineage.client" not in before
+    assert "conveyor.lineage.client" in after
     assert after[-1] == before[-1] == "conveyor.executors.fork_server_warmup"

@@ -57,7 +57,7 @@ def start(settings: Settings, store: Store | None = None) -> bool:
         )
         return False
     # Each try's runner sends events: its fork server imports the client once for all.
-    preload_also("conveyor.lineage.listener", "conveyor.lineage.http_transport")
+    preload_also("conveyor.lineage.listener", "conveyor.lineage.client")
     set_producer(events.PRODUCER)
     emitter = Emitter(lambda: make_client(lineage), lineage.queue_size, lineage.execution_timeout)
     at_exit(emitter)
@@ -68,14 +68,9 @@ def start(settings: Settings, store: Store | None = None) -> bool:
 
 def make_client(lineage: LineageSettings) -> Any:
     """The OpenLineage client the settings describe."""
-    from openlineage.client import OpenLineageClient
+    from conveyor.lineage import client
 
-    from conveyor.lineage.http_transport import lean
-
-    config = client_config(lineage)
-    client = OpenLineageClient(config=config) if config else OpenLineageClient()
-    client.transport = lean(client.transport)
-    return client
+    return client.make(client_config(lineage))
 
 
 def stop() -> None:
