@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import attr
 import pytest
 import requests
 from http_servers import Recorder, Seen, serve
@@ -28,8 +29,8 @@ from conveyor.lineage.http_transport import EndpointRefused, PooledHttpTransport
 from conveyor.lineage.settings import read
 
 ENDPOINT = "/api/v1/lineage"
-#: What the two transports' requests must agree on (the user agents are each library's).
-COMPARED = ("content-type", "content-encoding", "authorization", "x-team")
+#: What the two transports' requests must agree on.
+COMPARED = ("content-type", "content-encoding", "authorization", "x-team", "user-agent")
 
 
 @pytest.fixture
@@ -96,6 +97,31 @@ def test_a_failing_endpoint_is_retried_and_a_refusal_raised(endpoint: Recorder) 
         pooled.emit(_event())
 
 
+def test_a_redirect_is_followed_as_openlineages_transport_follows_it(endpoint: Recorder) -> None:
+    """``requests`` turns a POST answered 302 into a GET of the new place; urllib3 would post
+    again. The pooled transport hands such an answer to OpenLineage's own transport."""
+    endpoint.routes[("POST", ENDPOINT)] = lambda seen: (302, b"", {"Location": "/moved"})
+    endpoint.routes[("GET", "/moved")] = lambda seen: (200, {}, {})
+    endpoint.routes[("POST", "/moved")] = lambda seen: (200, {}, {})
+    own = _transport(endpoint.url, retry={"backoff_factor": 0})
+    pooled = lean(_transport(endpoint.url, retry={"backoff_factor": 0}))
+    assert isinstance(pooled, PooledHttpTransport)
+    own.emit(_event())
+    by_own = [(seen.method, seen.path) for seen in endpoint.seen]
+    endpoint.seen.clear()
+    pooled.emit(_event())
+    by_pooled = [(seen.method, seen.path) for seen in endpoint.seen if seen.path != ENDPOINT]
+    assert by_own == [("POST", ENDPOINT), ("GET", "/moved")]
+    assert by_pooled == by_own[1:]
+
+
+@attr.define
+class _NewerConfig(HttpTransport.config_class):
+    """A configuration with a setting a newer client might add, which the pool does not read."""
+
+    signing_key: str | None = None
+
+
 def test_openlineages_own_transport_stays_where_the_two_could_differ(
     endpoint: Recorder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -103,6 +129,7 @@ def test_openlineages_own_transport_stays_where_the_two_could_differ(
         _transport("https://lineage.example.invalid"),
         _transport(endpoint.url, ssl_context={"caCertPath": "/etc/ssl/certs/ca.pem"}),
         HttpTransport(HttpTransport.config_class(url=endpoint.url, session=requests.Session())),
+        HttpTransport(_NewerConfig(url=endpoint.url, signing_key="k")),
     ]
     for transport in kept:
         assert lean(transport) is transport
@@ -111,6 +138,7 @@ def test_openlineages_own_transport_stays_where_the_two_could_differ(
     assert lean(proxied) is proxied
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     assert isinstance(lean(_transport(endpoint.url)), PooledHttpTransport)
+    assert isinstance(lean(HttpTransport(_NewerConfig(url=endpoint.url))), PooledHttpTransport)
 
 
 def test_conveyors_client_sends_through_the_pool(endpoint: Recorder, tmp_path: Path) -> None:

@@ -81,11 +81,13 @@ def _python_source_facet(code: CodeType) -> Any:
     (about a millisecond a read), the facet's own checks parse URLs. Equal code objects (the
     same function of a DAG file imported again) have the same source. The events share it: only
     the masking of a secret changes it, which every later event would mask too."""
-    text = _source_of(code)
-    return None if text is None else _source_facet(text, "python")
+    return _source_facet(_source_of(code), "python")
 
 
-def _source_facet(text: str, language: str) -> Any:
+def _source_facet(text: str | None, language: str) -> Any:
+    """The ``sourceCode`` facet of ``text``; None when there is no text to send."""
+    if text is None:
+        return None
     from openlineage.client.facet_v2 import source_code_job
 
     return source_code_job.SourceCodeJobFacet(language=language, sourceCode=text)
@@ -102,8 +104,7 @@ def _source_code(task: Any) -> OperatorLineage | None:
         if code is not None:
             facet = _python_source_facet(code)
         else:
-            text = _source_of(callable_)
-            facet = None if text is None else _source_facet(text, "python")
+            facet = _source_facet(_source_of(callable_), "python")
     elif isinstance(command, str) and command:
         facet = _source_facet(command, "bash")
     else:

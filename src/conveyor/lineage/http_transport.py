@@ -10,10 +10,14 @@ fan-out that fills the cores this is rate lost.
 
 :func:`lean` swaps the client's transport for :class:`PooledHttpTransport` only where the
 two send the same request: an ``http://`` endpoint the environment routes to no proxy and
-``.netrc`` gives no credentials for, no session, adapter or TLS context of the caller's. The
-body, the headers (the content type, the token provider's ``Authorization``, the custom
-headers, gzip), the timeout and the retry policy are the transport's configuration, read as
-OpenLineage reads it; every other configuration keeps OpenLineage's own transport.
+``.netrc`` gives no credentials for, no session, adapter or TLS context of the caller's, and
+no setting of the transport's configuration that this module does not read (a client
+release may add one). The body, the headers (the content type, ``requests``' user agent, the
+token provider's ``Authorization``, the custom headers, gzip), the timeout and the retry
+policy are the transport's configuration, read as OpenLineage reads it. An answer that
+redirects is sent again by OpenLineage's own transport, which follows it as ``requests``
+does (a 301 or 302 turns the POST into a GET; urllib3 would post again). Every other
+configuration keeps OpenLineage's own transport.
 """
 
 from __future__ import annotations
@@ -22,11 +26,30 @@ import gzip
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+import attr
 import urllib3
 from openlineage.client.transport.http import HttpCompression, HttpTransport
-from requests.utils import get_environ_proxies, get_netrc_auth
+from requests.utils import default_user_agent, get_environ_proxies, get_netrc_auth
 
 from conveyor.lineage.serialize import to_json
+
+#: The fields of the transport's configuration that decide the request: :func:`lean` leaves
+#: a configuration that sets any other one to OpenLineage's own transport.
+_READ = frozenset(
+    {
+        "url",
+        "endpoint",
+        "timeout",
+        "verify",
+        "auth",
+        "compression",
+        "session",
+        "adapter",
+        "custom_headers",
+        "retry",
+        "ssl_context",
+    }
+)
 
 
 class EndpointRefused(RuntimeError):
@@ -40,10 +63,11 @@ class PooledHttpTransport(HttpTransport):
         super().__init__(config)
         self._target = urljoin(self.url, self.endpoint)
         self._pool = urllib3.PoolManager(retries=urllib3.Retry(**config.retry))
+        self._user_agent = default_user_agent()
 
     def emit(self, event: Any) -> Any:
         body = to_json(event).encode("utf-8")
-        headers = {"Content-Type": "application/json"}
+        headers = {"User-Agent": self._user_agent, "Content-Type": "application/json"}
         bearer = self.config.auth.get_bearer()
         if bearer:
             headers["Authorization"] = bearer
@@ -52,8 +76,10 @@ class PooledHttpTransport(HttpTransport):
             headers["Content-Encoding"] = "gzip"
             body = gzip.compress(body, compresslevel=3)
         response = self._pool.request(
-            "POST", self._target, body=body, headers=headers, timeout=self.timeout
+            "POST", self._target, body=body, headers=headers, timeout=self.timeout, redirect=False
         )
+        if response.get_redirect_location():
+            return super().emit(event)
         if response.status >= 400:
             raise EndpointRefused(f"{self._target} answered {response.status} {response.reason}")
         return response
@@ -71,9 +97,24 @@ def lean(transport: Any) -> Any:
     config = transport.config
     if config.session is not None or config.adapter is not None or config.ssl_context:
         return transport
+    if _sets_unread_fields(config):
+        return transport
     target = urljoin(transport.url, transport.endpoint)
     if urlsplit(target).scheme != "http":
         return transport
     if get_environ_proxies(target) or get_netrc_auth(target):
         return transport
     return PooledHttpTransport(config)
+
+
+def _sets_unread_fields(config: Any) -> bool:
+    """Whether ``config`` gives a field this module does not read a value of its own."""
+    for field in attr.fields(type(config)):
+        if field.name in _READ:
+            continue
+        default = field.default
+        if isinstance(default, attr.Factory):  # type: ignore[arg-type]
+            default = default.factory()
+        if getattr(config, field.name) != default:
+            return True
+    return False

@@ -44,28 +44,22 @@ def _plain(value: Any) -> Any:
     kind: type = type(value)
     if kind in _AS_IS:
         return value
-    if kind is dict:
-        return _plain_dict(value.items())
     names = _field_names(kind)
     if names is not None:
         return _plain_dict((name, getattr(value, name)) for name in names)
-    if kind is list:
-        return _plain_list(value)
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, str | bool | int | float):
-        return value
-    if isinstance(value, datetime.date):  # datetimes too
-        return value.isoformat()
-    if isinstance(value, uuid.UUID):
-        return str(value)
     if isinstance(value, dict):
         return _plain_dict(value.items())
     if isinstance(value, list | tuple | set | frozenset):
         return _plain_list(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, datetime.date):  # datetimes too
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
     if kind.__name__ == "int64":  # pandas' and numpy's integers
         return int(value)
-    return value
+    return value  # a str or number of a subclass, or what JSON's default names
 
 
 def _plain_list(values: Any) -> list[Any]:
