@@ -34,7 +34,10 @@ COMPARED = ("content-type", "content-encoding", "authorization", "x-team", "user
 
 
 @pytest.fixture
-def endpoint() -> Iterator[Recorder]:
+def endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[Recorder]:
+    # Which transport lean picks depends on the proxy variables: none, unless a test sets one.
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
     recorder = Recorder(routes={("POST", ENDPOINT): lambda seen: (200, {}, {})})
     yield from serve(recorder)
 
