@@ -1,65 +1,22 @@
-"""``conveyor worker``, ``conveyor workers`` and ``conveyor flower``: cluster mode on Celery."""
+"""``conveyor workers``, ``schedulers``, ``triggerers`` and ``flower``: the cluster as the store
+sees it, and Celery's monitor."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import click
 
-from conveyor.cli.common import CliError, open_store, settings, when
+from conveyor.cli.common import open_store, settings, when
 from conveyor.cli.output import Cell, output_option, write_data, write_rows
-from conveyor.logs.task_logs import remote_logs
 from conveyor.store.engine import Connection
 from conveyor.web import queries
 from conveyor.web.schemas import SchedulerInfo, TriggererInfo
 
 Process = SchedulerInfo | TriggererInfo
 T = TypeVar("T")
-
-
-@click.command("worker")
-@click.option(
-    "-q",
-    "--queues",
-    default="default",
-    show_default=True,
-    help="Comma-separated queues to take tries from.",
-)
-@click.option("-c", "--concurrency", type=int, help="Tries at once (default: parallelism).")
-@click.option("-n", "--hostname", help="Node name (default: conveyor@<host>).")
-def worker_command(queues: str, concurrency: int | None, hostname: str | None) -> None:
-    """Run tries from the broker on this machine until SIGTERM (Celery prefork pool)."""
-    from conveyor.executors.celery_app import make_app
-    from conveyor.metrics import serve_process_metrics
-
-    config = settings()
-    open_store(config)  # fail early, with the reason, if the store is unreachable or stale
-    remote_logs(config)  # and if remote_logs_url is set without the S3 client
-    names = [q.strip() for q in queues.split(",") if q.strip()]
-    if not names:
-        raise CliError("--queues needs at least one queue name")
-    app = make_app(config)
-    serve_process_metrics(config)  # on metrics_port, when set
-    app.worker_main(
-        [
-            "worker",
-            "--queues",
-            ",".join(names),
-            "--concurrency",
-            str(concurrency or config.parallelism),
-            "--hostname",
-            hostname or f"conveyor@{socket.gethostname()}",
-            "--pool",
-            "prefork",
-            "--loglevel",
-            "INFO",
-            "--without-mingle",
-            "--without-gossip",
-        ]
-    )
 
 
 def _ago(now: datetime, at: datetime) -> str:

@@ -109,7 +109,7 @@ COMMANDS = {
         "Serve the web UI and the REST API (/api/v1) until stopped.",
     ),
     "worker": Lazy(
-        "conveyor.cli.cluster:worker_command",
+        "conveyor.cli.worker:worker_command",
         "Run tries from the broker on this machine until SIGTERM (Celery prefork pool).",
     ),
     "workers": Lazy(
