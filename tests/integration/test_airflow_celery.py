@@ -81,7 +81,9 @@ def worker_process(tmp_path: Path, settings: Settings) -> Iterator[subprocess.Po
     )
     env.pop("CONVEYOR_AIRFLOW_COMPAT", None)  # the default: on
     log = tmp_path / "worker.log"
-    with start_worker(QUEUE, WORKER_NAME, env, log, db_url=settings.db_url) as process:
+    with start_worker(
+        QUEUE, WORKER_NAME, env, log, db_url=settings.db_url, at_once=True
+    ) as process:
         yield process
 
 

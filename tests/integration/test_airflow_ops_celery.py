@@ -80,7 +80,9 @@ def worker_process(tmp_path: Path, settings: Settings) -> Iterator[subprocess.Po
         settings, BROKER, CONVEYOR_HOME=str(tmp_path / "worker_home"), TEST_WORKER="ops-worker"
     )
     log = tmp_path / "worker.log"
-    with start_worker(QUEUE, WORKER_NAME, env, log, db_url=settings.db_url) as process:
+    with start_worker(
+        QUEUE, WORKER_NAME, env, log, db_url=settings.db_url, at_once=True
+    ) as process:
         yield process
 
 

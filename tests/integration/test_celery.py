@@ -197,7 +197,7 @@ def cluster(tmp_path: Path, pg_database_url: str, broker_url: str) -> Iterator[C
         wait_for_workers(settings.db_url, ["w_default@test", "w_etl@test"])
         yield Cluster(settings, logs, workers, start_worker, env)
     finally:
-        stop_workers(workers.values())
+        stop_workers(workers.values(), at_once=True)  # the test read all it checks
         for handle in handles:
             handle.close()
 

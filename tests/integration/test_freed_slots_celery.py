@@ -81,7 +81,7 @@ def settings(tmp_path: Path, pg_database_url: str) -> Settings:
 def worker(tmp_path: Path, settings: Settings) -> Iterator[list[subprocess.Popen[bytes]]]:
     env = worker_env(settings, BROKER)
     spec = WorkerSpec(WORKER, QUEUE, env, tmp_path / "worker.log", concurrency=2)
-    with start_workers([spec], settings.db_url) as started:
+    with start_workers([spec], settings.db_url, at_once=True) as started:
         yield started
 
 

@@ -57,7 +57,7 @@ def workers(tmp_path: Path, settings: Settings) -> Iterator[list[subprocess.Pope
     specs = [
         WorkerSpec(name, QUEUE, env, tmp_path / f"{name}.log", concurrency=3) for name in WORKERS
     ]
-    with start_workers(specs, settings.db_url) as started:
+    with start_workers(specs, settings.db_url, at_once=True) as started:
         yield started
 
 

@@ -62,7 +62,7 @@ def settings(tmp_path: Path, pg_database_url: str) -> Settings:
 def worker(tmp_path: Path, settings: Settings) -> Iterator[subprocess.Popen[bytes]]:
     env = worker_env(settings, BROKER)
     with start_worker(
-        QUEUE, "hitl@test", env, tmp_path / "worker.log", db_url=settings.db_url
+        QUEUE, "hitl@test", env, tmp_path / "worker.log", db_url=settings.db_url, at_once=True
     ) as process:
         yield process
 

@@ -41,7 +41,9 @@ def settings(tmp_path: Path, pg_database_url: str) -> Iterator[Settings]:
 def worker_process(tmp_path: Path, settings: Settings) -> Iterator[None]:
     env = worker_env(settings, BROKER, CONVEYOR_LOG_FOLDER=str(settings.logs_path))
     env.pop("CONVEYOR_AIRFLOW_COMPAT", None)  # the default: on
-    with start_worker(QUEUE, WORKER_NAME, env, tmp_path / "worker.log", db_url=settings.db_url):
+    with start_worker(
+        QUEUE, WORKER_NAME, env, tmp_path / "worker.log", db_url=settings.db_url, at_once=True
+    ):
         yield
 
 

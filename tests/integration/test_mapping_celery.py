@@ -80,7 +80,7 @@ def workers(tmp_path: Path, settings: Settings) -> Iterator[dict[str, Path]]:
         WorkerSpec(f"{name}@test", queue, {**env, "TEST_WORKER": name}, logs[name])
         for queue, name in zip(QUEUES, logs, strict=True)
     ]
-    with start_workers(specs, settings.db_url):
+    with start_workers(specs, settings.db_url, at_once=True):
         yield logs
 
 

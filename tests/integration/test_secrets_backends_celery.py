@@ -89,7 +89,9 @@ def worker_process(
         AIRFLOW__SECRETS__BACKEND_KWARGS=json.dumps(kwargs),
     )
     log = tmp_path / "worker.log"
-    with start_worker(QUEUE, WORKER_NAME, env, log, db_url=settings.db_url) as process:
+    with start_worker(
+        QUEUE, WORKER_NAME, env, log, db_url=settings.db_url, at_once=True
+    ) as process:
         yield process
 
 

@@ -78,7 +78,7 @@ def settings(tmp_path: Path, pg_database_url: str) -> Iterator[Settings]:
 def worker_log(tmp_path: Path, settings: Settings) -> Iterator[Path]:
     env = worker_env(settings, BROKER, TEST_WORKER="w_state")
     log = tmp_path / "worker.log"
-    with start_worker(QUEUE, "w_state@test", env, log, db_url=settings.db_url):
+    with start_worker(QUEUE, "w_state@test", env, log, db_url=settings.db_url, at_once=True):
         yield log
 
 

@@ -77,7 +77,9 @@ def settings(tmp_path: Path, pg_database_url: str) -> Iterator[Settings]:
 def worker_process(tmp_path: Path, settings: Settings) -> Iterator[subprocess.Popen[bytes]]:
     env = worker_env(settings, BROKER, TEST_WORKER="toolkit-worker")
     log = tmp_path / "worker.log"
-    with start_worker(QUEUE, "toolkit@test", env, log, db_url=settings.db_url) as process:
+    with start_worker(
+        QUEUE, "toolkit@test", env, log, db_url=settings.db_url, at_once=True
+    ) as process:
         yield process
 
 
