@@ -439,3 +439,9 @@ def give_to_image_user(*folders: Path) -> None:
     for folder in folders:
         folder.mkdir(parents=True, exist_ok=True)
         os.chown(folder, IMAGE_UID, IMAGE_UID)
+
+
+if __name__ == "__main__":
+    # scripts/test builds the image this way while the linters run, before pytest starts; the
+    # tests' own build_image() then waits on the same lock and reuses it.
+    print(f"==> the container tests' image: {build_image()}")
