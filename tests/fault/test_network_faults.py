@@ -142,7 +142,7 @@ def test_one_process_cut_off_from_the_store_loses_and_repeats_nothing(
     # so its tries go on (tests/fault/test_worker_fence.py cuts longer).
     cluster.env["CONVEYOR_ZOMBIE_AFTER_SECONDS"] = f"{ZOMBIE_AFTER_SECONDS:g}"
     cluster.env["CONVEYOR_WORKER_FENCE_FRACTION"] = "0.75"
-    with running(cluster):
+    with running(cluster, kill_at_end=True):
         for name, proxy in proxies.items():
             _start_through(cluster, name, pg_database_url, proxy)
         wait_for(dag_parsed(cluster.store, {"wide", "chain"}), 60, "DAGs parsed", cluster)

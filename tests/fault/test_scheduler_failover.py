@@ -117,7 +117,7 @@ def test_both_schedulers_killed_then_one_restarted_continues_every_run(
     tmp_path: Path, pg_database_url: str
 ) -> None:
     cluster = make_cluster(tmp_path, pg_database_url, width=40, length=30, ticks=TICKS)
-    with running(cluster):
+    with running(cluster, kill_at_end=True):
         _start(cluster, ("s1", "s2"))
         wait_for(links_started(cluster, 10), 60, "the chains half-way", cluster)
         for name in ("s1", "s2"):

@@ -118,7 +118,7 @@ def test_failing_over_to_the_standby_loses_and_repeats_nothing(
     pg, proxy = replicated_store, replicated_store.proxy
     cluster = make_cluster(tmp_path, pg.url, width=40, length=40, ticks=4)
     web_port = free_port()
-    with running(cluster):
+    with running(cluster, kill_at_end=True):
         cluster.start_worker("w1")
         cluster.start_worker("w2")
         cluster.start_scheduler("s1")

@@ -64,7 +64,7 @@ def test_restarting_postgresql_under_a_running_cluster_loses_nothing(
 ) -> None:
     cluster = make_cluster(tmp_path, private_postgres.url("conveyor"), width=40, length=40, ticks=8)
     _ride_out(cluster)
-    with running(cluster):
+    with running(cluster, kill_at_end=True):
         cluster.start_worker("w1")
         cluster.start_worker("w2")
         cluster.start_scheduler("s1")
@@ -109,7 +109,7 @@ def test_restarting_postgresql_under_the_local_executors_runners_loses_nothing(
         tmp_path, private_postgres.url("conveyor"), width=40, length=40, ticks=4, executor="local"
     )
     _ride_out(cluster)
-    with running(cluster):
+    with running(cluster, kill_at_end=True):
         cluster.start_scheduler("s1")
         wait_for(dag_parsed(cluster.store, {"wide", "chain", "ticks"}), 60, "DAGs parsed", cluster)
         cluster.trigger("wide")

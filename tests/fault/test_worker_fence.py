@@ -168,7 +168,7 @@ def test_a_worker_cut_off_past_zombie_after_stops_its_tries_before_they_are_hand
     cluster.env["CONVEYOR_ZOMBIE_AFTER_SECONDS"] = f"{ZOMBIE_AFTER_SECONDS:g}"
     cluster.env["CONVEYOR_STORE_IDLE_TRANSACTION_SECONDS"] = "1.5"
     through = make_url(pg_database_url).set(port=proxy.port)
-    with running(cluster):
+    with running(cluster, kill_at_end=True):
         if executor == "celery":
             cluster.start_scheduler("s1")
         _start(cluster, cut_off, {"CONVEYOR_DATABASE_URL": through.render_as_string(False)})
