@@ -15,6 +15,7 @@ Imported as ``cli_processes`` (``tests/`` is on ``sys.path``, as for ``conftest`
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import select
@@ -27,6 +28,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 CONVEYOR = str(Path(sys.executable).parent / "conveyor")
 
@@ -329,3 +331,24 @@ def store_cli(tmp: Path, store_url: str, *args: str) -> subprocess.CompletedProc
     """:func:`run_cli` on the store at ``store_url``, with a home under ``tmp``, 200 columns."""
     home = {"CONVEYOR_HOME": str(tmp / "home"), "CONVEYOR_DATABASE_URL": store_url}
     return run_cli({**os.environ, **home, "COLUMNS": "200"}, *args)
+
+
+def run_script_fresh(tmp_path: Path, script: str, *args: str, **env: str) -> dict[str, Any]:
+    """``script`` in a new interpreter, on an empty SQLite home of its own (no ``CONVEYOR_``
+    setting of this process's, ``env`` on top); it writes a JSON report to its argv[1] (then
+    ``args``), which is returned."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("CONVEYOR_")}
+    environ["CONVEYOR_HOME"] = str(tmp_path / "home")
+    environ.update(env)
+    report = tmp_path / "found.json"
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(report), *args],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    found: dict[str, Any] = json.loads(report.read_text())
+    return found

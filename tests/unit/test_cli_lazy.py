@@ -3,8 +3,6 @@ names, ``--help`` imports none, and the short help ``--help`` shows is the comma
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -15,6 +13,7 @@ from typing import Any
 import click
 import pytest
 
+from cli_processes import run_script_fresh
 from conveyor.cli.lazy import LazyGroup
 from conveyor.cli.main import cli
 
@@ -75,19 +74,7 @@ ROOT_MODULES = {
 def run_fresh(tmp_path: Path, *args: str) -> dict[str, Any]:
     """``conveyor ARGS`` in a new interpreter, on an empty SQLite home of its own: what
     :data:`SCRIPT` found."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CONVEYOR_")}
-    env["CONVEYOR_HOME"] = str(tmp_path / "home")
-    report = tmp_path / "found.json"
-    done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(report), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    found: dict[str, Any] = json.loads(report.read_text())
+    found = run_script_fresh(tmp_path, SCRIPT, *args)
     found["modules"] = set(found["modules"])
     return found
 

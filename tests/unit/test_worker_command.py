@@ -4,12 +4,10 @@ shell) into each worker."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
+
+from cli_processes import run_script_fresh
 
 #: Runs ``conveyor worker`` in a fresh interpreter with Celery's ``WorkController.start``
 #: replaced by one that writes what the worker was built with, and the modules imported by
@@ -44,20 +42,8 @@ SCRIPT = textwrap.dedent(
 
 
 def test_the_worker_is_built_from_its_options_without_celerys_plugins(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CONVEYOR_")}
-    env["CONVEYOR_HOME"] = str(tmp_path / "home")
-    env["CONVEYOR_BROKER_URL"] = "redis://127.0.0.1:1/0"  # never dialled
-    report = tmp_path / "found.json"
-    done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(report)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    found = json.loads(report.read_text())
+    # The broker's address is never dialled: the worker is built, not started.
+    found = run_script_fresh(tmp_path, SCRIPT, CONVEYOR_BROKER_URL="redis://127.0.0.1:1/0")
     assert found["hostname"] == "w1@test"
     assert found["concurrency"] == 3
     assert found["queues"] == ["default", "etl"]
